@@ -1,0 +1,247 @@
+//! Errors, one enum per concern, wrapped by the crate-wide [`Error`].
+
+use std::path::PathBuf;
+
+/// An invalid task hierarchy (from a file or built at run time).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum SchemaError {
+    /// The schema has no task.
+    #[error("the schema has no task")]
+    NoTasks,
+    /// Two tasks share a name.
+    #[error("duplicate task name `{task}`")]
+    DuplicateTask {
+        /// The repeated name.
+        task: String,
+    },
+    /// A task has fewer than two labels.
+    #[error("task `{task}` has {n_labels} label(s); a task needs at least 2")]
+    TooFewLabels {
+        /// The task.
+        task: String,
+        /// Its number of labels.
+        n_labels: usize,
+    },
+    /// A task has more labels than a vote can hold.
+    #[error("task `{task}` has {n_labels} labels; at most 65535 are supported")]
+    TooManyLabels {
+        /// The task.
+        task: String,
+        /// Its number of labels.
+        n_labels: usize,
+    },
+    /// Two labels of one task share a name.
+    #[error("duplicate label `{label}` in task `{task}`")]
+    DuplicateLabel {
+        /// The task.
+        task: String,
+        /// The repeated label.
+        label: String,
+    },
+    /// No task is without a parent.
+    #[error("the schema has no root task (every task names a parent)")]
+    NoRoot,
+    /// More than one task is without a parent.
+    #[error("the schema has two root tasks, `{first}` and `{second}`; every task but one must name a parent")]
+    MultipleRoots {
+        /// The first root.
+        first: String,
+        /// The second root.
+        second: String,
+    },
+    /// A parent reference names a task index that does not exist.
+    #[error("task `{task}` names parent task {parent}, but there are only {n_tasks} tasks")]
+    UnknownParent {
+        /// The child task.
+        task: String,
+        /// The parent index it names.
+        parent: usize,
+        /// Number of tasks in the schema.
+        n_tasks: usize,
+    },
+    /// A parent reference names a label the parent does not have.
+    #[error("task `{task}` is activated by label {label} of task `{parent}`, which has only {cardinality} labels")]
+    ParentLabelOutOfRange {
+        /// The child task.
+        task: String,
+        /// The parent task.
+        parent: String,
+        /// The label index named.
+        label: u16,
+        /// The parent's number of labels.
+        cardinality: usize,
+    },
+    /// Two tasks are activated by the same parent label.
+    #[error("label `{label}` of task `{parent}` activates both `{first}` and `{second}`; a label activates at most one task")]
+    SharedActivation {
+        /// The parent task.
+        parent: String,
+        /// The shared label.
+        label: String,
+        /// The first child.
+        first: String,
+        /// The second child.
+        second: String,
+    },
+    /// Following parents from a task never reaches the root.
+    #[error("task `{task}` is on a cycle of parent references")]
+    Cycle {
+        /// A task on the cycle.
+        task: String,
+    },
+    /// A task's labels are not what a file or model expects.
+    #[error("schema mismatch: {what}")]
+    Mismatch {
+        /// What differs.
+        what: String,
+    },
+}
+
+/// A label matrix whose contents do not fit its schema or shape.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum LabelMatrixError {
+    /// A vote's label is not a label of the LF's task.
+    #[error("item {item}, LF {lf} (`{lf_name}`): label {label} is out of range for task `{task}`, which has {cardinality} labels")]
+    LabelOutOfRange {
+        /// Row index.
+        item: usize,
+        /// LF (column) index.
+        lf: usize,
+        /// LF name.
+        lf_name: String,
+        /// The label found.
+        label: i64,
+        /// The LF's task.
+        task: String,
+        /// The task's number of labels.
+        cardinality: usize,
+    },
+    /// A vote names an LF index beyond the matrix.
+    #[error("item {item}: LF index {lf} is out of range; the matrix has {n_lfs} LFs")]
+    LfOutOfRange {
+        /// Row index.
+        item: usize,
+        /// The LF index found.
+        lf: usize,
+        /// Number of LFs.
+        n_lfs: usize,
+    },
+    /// An LF votes twice on one item.
+    #[error("item {item}: LF {lf} votes more than once")]
+    DuplicateVote {
+        /// Row index.
+        item: usize,
+        /// LF index.
+        lf: usize,
+    },
+    /// An LF names a task that is not in the schema.
+    #[error("LF {lf} (`{lf_name}`) is on task {task}, but the schema has {n_tasks} tasks")]
+    UnknownTask {
+        /// LF index.
+        lf: usize,
+        /// LF name.
+        lf_name: String,
+        /// The task index found.
+        task: usize,
+        /// Number of tasks.
+        n_tasks: usize,
+    },
+    /// Two collections that must have one entry per LF or per item differ in length.
+    #[error("{what}: expected {expected}, got {got}")]
+    LengthMismatch {
+        /// What was being compared.
+        what: &'static str,
+        /// The expected length.
+        expected: usize,
+        /// The length found.
+        got: usize,
+    },
+}
+
+/// Applying LFs to data failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ApplyError {
+    /// An LF panicked (with [`PanicPolicy::Fail`](crate::lf::PanicPolicy::Fail)).
+    #[error("labeling function `{lf}` panicked on item {item}: {message}")]
+    LfPanicked {
+        /// The LF's name.
+        lf: String,
+        /// Index of the item in the input slice.
+        item: usize,
+        /// The panic message.
+        message: String,
+    },
+    /// More votes than the label matrix can index.
+    #[error("too many votes for one label matrix ({n_votes})")]
+    TooManyVotes {
+        /// Number of votes.
+        n_votes: usize,
+    },
+}
+
+/// Reading or writing a file failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum IoError {
+    /// The operating system refused the operation.
+    #[error("{path}: {source}")]
+    Os {
+        /// The file.
+        path: PathBuf,
+        /// The underlying error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The file's contents are malformed.
+    #[error("{path}{}: {message}", line.map(|l| format!(", line {l}")).unwrap_or_default())]
+    Malformed {
+        /// The file.
+        path: PathBuf,
+        /// 1-based line, for line-oriented files.
+        line: Option<usize>,
+        /// What is wrong.
+        message: String,
+    },
+    /// The file's contents are well-formed but do not fit the schema.
+    #[error("{path}: {source}")]
+    Schema {
+        /// The file.
+        path: PathBuf,
+        /// What does not fit.
+        #[source]
+        source: SchemaError,
+    },
+    /// The file holds a label matrix that does not fit its schema.
+    #[error("{path}: {source}")]
+    LabelMatrix {
+        /// The file.
+        path: PathBuf,
+        /// What does not fit.
+        #[source]
+        source: LabelMatrixError,
+    },
+}
+
+/// Any error of this crate.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// See [`SchemaError`].
+    #[error(transparent)]
+    Schema(#[from] SchemaError),
+    /// See [`LabelMatrixError`].
+    #[error(transparent)]
+    LabelMatrix(#[from] LabelMatrixError),
+    /// See [`ApplyError`].
+    #[error(transparent)]
+    Apply(#[from] ApplyError),
+    /// See [`IoError`].
+    #[error(transparent)]
+    Io(#[from] IoError),
+}
+
+/// `Result` with this crate's [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;

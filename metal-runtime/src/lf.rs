@@ -1,0 +1,501 @@
+//! Labeling functions (LFs), LF sets, and applying them to data.
+//!
+//! An LF is a plain Rust function `fn(&X) -> Option<TaskEnum>` marked with
+//! [`#[labeling_function]`](crate::labeling_function); `None` abstains. The macro keeps the
+//! function as it is and adds a hidden proxy type of the same name implementing
+//! [`LabelingFunction`], which [`lfs!`](crate::lfs) collects into an explicit, ordered [`LfSet`].
+//! Closures can join a set too, with [`LfSet::push_fn`].
+
+use std::any::Any;
+use std::cell::Cell;
+use std::marker::PhantomData;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::{Arc, Once};
+use std::time::Instant;
+
+use indicatif::{ProgressBar, ProgressStyle};
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::error::ApplyError;
+use crate::label_matrix::{LabelMatrix, LfInfo};
+use crate::schema::{Task, TaskId, TaskSchema};
+
+/// One LF's output on one item.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Vote {
+    /// The LF does not label the item.
+    Abstain,
+    /// The LF votes for this label index of its task.
+    Label(u16),
+}
+
+impl Vote {
+    /// The label, if the LF did not abstain.
+    pub fn label(self) -> Option<u16> {
+        match self {
+            Vote::Abstain => None,
+            Vote::Label(l) => Some(l),
+        }
+    }
+}
+
+impl<T: Task> From<Option<T>> for Vote {
+    fn from(value: Option<T>) -> Self {
+        match value {
+            None => Vote::Abstain,
+            Some(t) => Vote::Label(t.label_index()),
+        }
+    }
+}
+
+/// Where an LF is defined, for reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+pub struct Location {
+    /// Source file.
+    pub file: &'static str,
+    /// 1-based line.
+    pub line: u32,
+}
+
+/// A labeling function over items of type `X`.
+///
+/// Implemented by `#[labeling_function]` for the proxy type it generates; implement it by hand for
+/// LFs that carry state (a keyword list, a model).
+pub trait LabelingFunction<X: ?Sized>: Send + Sync + 'static {
+    /// The task this LF votes on.
+    type Task: Task;
+
+    /// The LF's name, unique within a set.
+    fn name(&self) -> &str;
+
+    /// The LF's label for `x`; `None` abstains.
+    fn label(&self, x: &X) -> Option<Self::Task>;
+
+    /// Where the LF is defined.
+    fn location(&self) -> Location {
+        Location::default()
+    }
+}
+
+/// An LF with its task erased, as stored in an [`LfSet`].
+trait ErasedLf<X: ?Sized>: Send + Sync {
+    fn name(&self) -> &str;
+    fn task(&self) -> TaskId;
+    fn vote(&self, x: &X) -> Vote;
+    fn location(&self) -> Location;
+}
+
+struct Erased<L>(L);
+
+impl<X: ?Sized, L: LabelingFunction<X>> ErasedLf<X> for Erased<L> {
+    fn name(&self) -> &str {
+        self.0.name()
+    }
+    fn task(&self) -> TaskId {
+        <L::Task as Task>::INDEX
+    }
+    fn vote(&self, x: &X) -> Vote {
+        self.0.label(x).into()
+    }
+    fn location(&self) -> Location {
+        self.0.location()
+    }
+}
+
+/// An LF made from a name and a closure (see [`LfSet::push_fn`]).
+pub struct FnLf<T, F> {
+    name: String,
+    f: F,
+    _task: PhantomData<fn() -> T>,
+}
+
+impl<X: ?Sized, T: Task, F: Fn(&X) -> Option<T> + Send + Sync + 'static> LabelingFunction<X>
+    for FnLf<T, F>
+{
+    type Task = T;
+    fn name(&self) -> &str {
+        &self.name
+    }
+    fn label(&self, x: &X) -> Option<T> {
+        (self.f)(x)
+    }
+}
+
+/// An explicit, ordered set of LFs over items `X`, all on tasks of schema `S`.
+///
+/// The order of the set is the column order of the label matrix it produces.
+pub struct LfSet<S: TaskSchema, X: ?Sized> {
+    lfs: Vec<Box<dyn ErasedLf<X>>>,
+    _schema: PhantomData<fn() -> S>,
+}
+
+impl<S: TaskSchema, X: ?Sized> Default for LfSet<S, X> {
+    fn default() -> Self {
+        LfSet {
+            lfs: Vec::new(),
+            _schema: PhantomData,
+        }
+    }
+}
+
+impl<S: TaskSchema, X: ?Sized> std::fmt::Debug for LfSet<S, X> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list()
+            .entries(self.lfs.iter().map(|lf| lf.name()))
+            .finish()
+    }
+}
+
+impl<S: TaskSchema, X: ?Sized + 'static> LfSet<S, X> {
+    /// An empty set.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds an LF at the end of the set.
+    pub fn push<L>(&mut self, lf: L) -> &mut Self
+    where
+        L: LabelingFunction<X>,
+        L::Task: Task<Schema = S>,
+    {
+        self.lfs.push(Box::new(Erased(lf)));
+        self
+    }
+
+    /// Adds an LF at the end of the set, builder style.
+    pub fn with<L>(mut self, lf: L) -> Self
+    where
+        L: LabelingFunction<X>,
+        L::Task: Task<Schema = S>,
+    {
+        self.push(lf);
+        self
+    }
+
+    /// Adds a closure as an LF named `name`.
+    ///
+    /// ```
+    /// # use metal_runtime::prelude::*;
+    /// # #[task_schema] mod s { pub enum Sentiment { Negative, Positive } }
+    /// let mut lfs = LfSet::<s::Schema, str>::new();
+    /// for word in ["great", "love"] {
+    ///     lfs.push_fn(format!("kw_{word}"), move |x: &str| x.contains(word).then_some(s::Sentiment::Positive));
+    /// }
+    /// assert_eq!(lfs.len(), 2);
+    /// ```
+    pub fn push_fn<T, F>(&mut self, name: impl Into<String>, f: F) -> &mut Self
+    where
+        T: Task<Schema = S>,
+        F: Fn(&X) -> Option<T> + Send + Sync + 'static,
+    {
+        self.push(FnLf {
+            name: name.into(),
+            f,
+            _task: PhantomData,
+        })
+    }
+
+    /// Appends all LFs of `other`.
+    pub fn extend(&mut self, other: LfSet<S, X>) -> &mut Self {
+        self.lfs.extend(other.lfs);
+        self
+    }
+
+    /// Number of LFs `m`.
+    pub fn len(&self) -> usize {
+        self.lfs.len()
+    }
+
+    /// True if the set has no LF.
+    pub fn is_empty(&self) -> bool {
+        self.lfs.is_empty()
+    }
+
+    /// The LFs' names, in order.
+    pub fn names(&self) -> Vec<&str> {
+        self.lfs.iter().map(|lf| lf.name()).collect()
+    }
+
+    /// The LFs' names and tasks, in order (the label matrix's columns).
+    pub fn infos(&self) -> Vec<LfInfo> {
+        self.lfs
+            .iter()
+            .map(|lf| LfInfo {
+                name: lf.name().to_owned(),
+                task: lf.task(),
+            })
+            .collect()
+    }
+
+    /// Where each LF is defined.
+    pub fn locations(&self) -> Vec<Location> {
+        self.lfs.iter().map(|lf| lf.location()).collect()
+    }
+
+    /// Applies every LF to every item with the default [`ApplyConfig`].
+    pub fn apply(&self, items: &[X]) -> Result<LabelMatrix, ApplyError>
+    where
+        X: Sized + Sync,
+    {
+        self.apply_with(items, &ApplyConfig::default())
+            .map(|(m, _)| m)
+    }
+
+    /// Applies every LF to every item, in parallel, and reports what happened.
+    ///
+    /// The matrix is identical to that of a sequential run, whatever the number of threads.
+    pub fn apply_with(
+        &self,
+        items: &[X],
+        config: &ApplyConfig,
+    ) -> Result<(LabelMatrix, ApplyReport), ApplyError>
+    where
+        X: Sized + Sync,
+    {
+        apply(self, items, config)
+    }
+}
+
+/// What to do when an LF panics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub enum PanicPolicy {
+    /// Stop with [`ApplyError::LfPanicked`], naming the LF and the first item it panicked on.
+    #[default]
+    Fail,
+    /// Treat the vote as an abstain and count the panic in the [`ApplyReport`].
+    Abstain,
+}
+
+/// Options of [`LfSet::apply_with`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApplyConfig {
+    /// What to do when an LF panics.
+    pub on_panic: PanicPolicy,
+    /// Show a progress bar (on standard error, only when it is a terminal and there are at least
+    /// `progress_min_items` items).
+    pub progress: bool,
+    /// Fewest items for which a progress bar is shown.
+    pub progress_min_items: usize,
+    /// Run on one thread, in item order.
+    pub sequential: bool,
+    /// Items per parallel work unit.
+    pub chunk_size: usize,
+}
+
+impl Default for ApplyConfig {
+    fn default() -> Self {
+        ApplyConfig {
+            on_panic: PanicPolicy::Fail,
+            progress: true,
+            progress_min_items: 10_000,
+            sequential: false,
+            chunk_size: 1024,
+        }
+    }
+}
+
+/// Panics of one LF under [`PanicPolicy::Abstain`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LfPanics {
+    /// The LF's name.
+    pub lf: String,
+    /// Number of items it panicked on (each counted as an abstain).
+    pub count: usize,
+    /// The first item it panicked on.
+    pub first_item: usize,
+    /// The message of that panic.
+    pub first_message: String,
+}
+
+/// What [`LfSet::apply_with`] did.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ApplyReport {
+    /// Number of items.
+    pub n_items: usize,
+    /// Number of LFs.
+    pub n_lfs: usize,
+    /// Number of non-abstain votes.
+    pub n_votes: usize,
+    /// Wall time in seconds.
+    pub seconds: f64,
+    /// Panics per LF that panicked (only under [`PanicPolicy::Abstain`]).
+    pub panics: Vec<LfPanics>,
+}
+
+thread_local! {
+    static IN_LF: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Installs (once) a panic hook that stays silent for panics inside LFs, which the applier reports
+/// itself, and defers to the previous hook for every other panic.
+fn install_quiet_hook() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if !IN_LF.with(Cell::get) {
+                previous(info);
+            }
+        }));
+    });
+}
+
+fn panic_message(payload: &(dyn Any + Send)) -> String {
+    if let Some(s) = payload.downcast_ref::<&str>() {
+        (*s).to_owned()
+    } else if let Some(s) = payload.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "(non-string panic payload)".to_owned()
+    }
+}
+
+/// One chunk's output: CSR parts relative to the chunk, and panics seen.
+#[derive(Default)]
+struct ChunkOut {
+    row_len: Vec<u32>,
+    lf: Vec<u32>,
+    label: Vec<u16>,
+    /// `(lf, item, message)`, in item order within the chunk.
+    panics: Vec<(usize, usize, String)>,
+}
+
+fn apply_chunk<X>(
+    lfs: &[Box<dyn ErasedLf<X>>],
+    items: &[X],
+    offset: usize,
+    policy: PanicPolicy,
+) -> ChunkOut {
+    let mut out = ChunkOut {
+        row_len: Vec::with_capacity(items.len()),
+        ..ChunkOut::default()
+    };
+    IN_LF.with(|f| f.set(true));
+    'items: for (i, x) in items.iter().enumerate() {
+        let before = out.lf.len();
+        for (j, lf) in lfs.iter().enumerate() {
+            match catch_unwind(AssertUnwindSafe(|| lf.vote(x))) {
+                Ok(Vote::Abstain) => {}
+                Ok(Vote::Label(l)) => {
+                    out.lf.push(j as u32);
+                    out.label.push(l);
+                }
+                Err(payload) => {
+                    out.panics
+                        .push((j, offset + i, panic_message(payload.as_ref())));
+                    if policy == PanicPolicy::Fail {
+                        break 'items;
+                    }
+                }
+            }
+        }
+        out.row_len.push((out.lf.len() - before) as u32);
+    }
+    IN_LF.with(|f| f.set(false));
+    out
+}
+
+fn apply<S: TaskSchema, X: Sync + 'static>(
+    set: &LfSet<S, X>,
+    items: &[X],
+    config: &ApplyConfig,
+) -> Result<(LabelMatrix, ApplyReport), ApplyError> {
+    let start = Instant::now();
+    install_quiet_hook();
+    let chunk = config.chunk_size.max(1);
+    let bar = if config.progress && items.len() >= config.progress_min_items {
+        let bar = ProgressBar::new(items.len() as u64);
+        bar.set_style(
+            ProgressStyle::with_template(
+                "applying LFs {bar:40} {pos}/{len} items [{elapsed_precise} < {eta}]",
+            )
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+        );
+        bar
+    } else {
+        ProgressBar::hidden()
+    };
+    let lfs = &set.lfs;
+    let run = |(c, xs): (usize, &[X])| {
+        let out = apply_chunk(lfs, xs, c * chunk, config.on_panic);
+        bar.inc(xs.len() as u64);
+        out
+    };
+    let chunks: Vec<ChunkOut> = if config.sequential {
+        items.chunks(chunk).enumerate().map(run).collect()
+    } else {
+        items.par_chunks(chunk).enumerate().map(run).collect()
+    };
+    bar.finish_and_clear();
+
+    // Panics: under `Fail`, the first panic in item order; under `Abstain`, counts per LF.
+    let mut panics: Vec<Option<LfPanics>> = vec![None; set.len()];
+    for (j, item, message) in chunks.iter().flat_map(|c| c.panics.iter()) {
+        if config.on_panic == PanicPolicy::Fail {
+            return Err(ApplyError::LfPanicked {
+                lf: lfs[*j].name().to_owned(),
+                item: *item,
+                message: message.clone(),
+            });
+        }
+        let entry = panics[*j].get_or_insert_with(|| LfPanics {
+            lf: lfs[*j].name().to_owned(),
+            count: 0,
+            first_item: *item,
+            first_message: message.clone(),
+        });
+        entry.count += 1;
+    }
+
+    let n_votes: usize = chunks.iter().map(|c| c.lf.len()).sum();
+    if u32::try_from(set.len()).is_err() {
+        return Err(ApplyError::TooManyVotes { n_votes });
+    }
+    let mut indptr = Vec::with_capacity(items.len() + 1);
+    indptr.push(0usize);
+    let mut lf = Vec::with_capacity(n_votes);
+    let mut label = Vec::with_capacity(n_votes);
+    for c in chunks {
+        for len in c.row_len {
+            indptr.push(indptr[indptr.len() - 1] + len as usize);
+        }
+        lf.extend(c.lf);
+        label.extend(c.label);
+    }
+    let graph = Arc::new(S::graph().clone());
+    let matrix = LabelMatrix::from_csr_unchecked(graph, set.infos(), indptr, lf, label);
+    let report = ApplyReport {
+        n_items: items.len(),
+        n_lfs: set.len(),
+        n_votes,
+        seconds: start.elapsed().as_secs_f64(),
+        panics: panics.into_iter().flatten().collect(),
+    };
+    Ok((matrix, report))
+}
+
+/// Builds an [`LfSet`] from LFs declared with `#[labeling_function]`, in the order given.
+///
+/// ```
+/// # use metal_runtime::prelude::*;
+/// # #[task_schema] mod s { pub enum Sentiment { Negative, Positive } }
+/// #[labeling_function(task = "s::Sentiment")]
+/// fn lf_great(x: &str) -> Option<s::Sentiment> {
+///     x.contains("great").then_some(s::Sentiment::Positive)
+/// }
+/// #[labeling_function(task = "s::Sentiment")]
+/// fn lf_awful(x: &str) -> Option<s::Sentiment> {
+///     x.contains("awful").then_some(s::Sentiment::Negative)
+/// }
+/// let set: LfSet<s::Schema, str> = lfs![lf_great, lf_awful];
+/// assert_eq!(set.names(), ["lf_great", "lf_awful"]);
+/// ```
+#[macro_export]
+macro_rules! lfs {
+    ($($lf:path),* $(,)?) => {{
+        let mut set = $crate::lf::LfSet::new();
+        $( set.push($lf {}); )*
+        set
+    }};
+}
