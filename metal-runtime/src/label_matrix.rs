@@ -52,13 +52,7 @@ impl LabelMatrix {
                 });
             }
         }
-        Ok(LabelMatrix {
-            graph,
-            lfs,
-            indptr: vec![0],
-            lf: Vec::new(),
-            label: Vec::new(),
-        })
+        Ok(LabelMatrix { graph, lfs, indptr: vec![0], lf: Vec::new(), label: Vec::new() })
     }
 
     /// Appends one item's votes, `(lf, label)` pairs in any order.
@@ -78,19 +72,13 @@ impl LabelMatrix {
             self.label.push(label);
         }
         // Sort the row by LF, then reject duplicates.
-        let mut row: Vec<(u32, u16)> = self.lf[start..]
-            .iter()
-            .copied()
-            .zip(self.label[start..].iter().copied())
-            .collect();
+        let mut row: Vec<(u32, u16)> =
+            self.lf[start..].iter().copied().zip(self.label[start..].iter().copied()).collect();
         row.sort_unstable_by_key(|&(j, _)| j);
         if let Some(w) = row.windows(2).find(|w| w[0].0 == w[1].0) {
             self.lf.truncate(start);
             self.label.truncate(start);
-            return Err(LabelMatrixError::DuplicateVote {
-                item,
-                lf: w[0].0 as usize,
-            });
+            return Err(LabelMatrixError::DuplicateVote { item, lf: w[0].0 as usize });
         }
         for (k, (j, l)) in row.into_iter().enumerate() {
             self.lf[start + k] = j;
@@ -101,11 +89,7 @@ impl LabelMatrix {
     }
 
     fn check_vote(&self, item: usize, j: usize, label: i64) -> Result<(), LabelMatrixError> {
-        let info = self.lfs.get(j).ok_or(LabelMatrixError::LfOutOfRange {
-            item,
-            lf: j,
-            n_lfs: self.lfs.len(),
-        })?;
+        let info = self.lfs.get(j).ok_or(LabelMatrixError::LfOutOfRange { item, lf: j, n_lfs: self.lfs.len() })?;
         let k = self.graph.cardinality(info.task);
         if label < 0 || label >= k as i64 {
             return Err(LabelMatrixError::LabelOutOfRange {
@@ -130,13 +114,7 @@ impl LabelMatrix {
     ) -> Self {
         debug_assert_eq!(indptr.last().copied(), Some(lf.len()));
         debug_assert_eq!(lf.len(), label.len());
-        LabelMatrix {
-            graph,
-            lfs,
-            indptr,
-            lf,
-            label,
-        }
+        LabelMatrix { graph, lfs, indptr, lf, label }
     }
 
     /// Builds a matrix from a dense n × m array in the snorkel convention: `-1` = abstain,
@@ -225,10 +203,7 @@ impl LabelMatrix {
     /// If `i >= n_items()`.
     pub fn row(&self, i: usize) -> impl ExactSizeIterator<Item = (usize, u16)> + '_ {
         let range = self.indptr[i]..self.indptr[i + 1];
-        self.lf[range.clone()]
-            .iter()
-            .map(|&j| j as usize)
-            .zip(self.label[range].iter().copied())
+        self.lf[range.clone()].iter().map(|&j| j as usize).zip(self.label[range].iter().copied())
     }
 
     /// The raw row slices `(lfs, labels)` of item `i`.
@@ -264,8 +239,7 @@ impl LabelMatrix {
         let offset = self.lf.len();
         self.lf.extend_from_slice(&other.lf);
         self.label.extend_from_slice(&other.label);
-        self.indptr
-            .extend(other.indptr[1..].iter().map(|p| p + offset));
+        self.indptr.extend(other.indptr[1..].iter().map(|p| p + offset));
         Ok(())
     }
 
@@ -291,13 +265,7 @@ impl LabelMatrix {
             }
             indptr.push(lf.len());
         }
-        LabelMatrix {
-            graph: self.graph.clone(),
-            lfs,
-            indptr,
-            lf,
-            label,
-        }
+        LabelMatrix { graph: self.graph.clone(), lfs, indptr, lf, label }
     }
 
     /// A new matrix with the given rows, in the given order.
@@ -311,13 +279,7 @@ impl LabelMatrix {
             label.extend_from_slice(v);
             indptr.push(lf.len());
         }
-        LabelMatrix {
-            graph: self.graph.clone(),
-            lfs: self.lfs.clone(),
-            indptr,
-            lf,
-            label,
-        }
+        LabelMatrix { graph: self.graph.clone(), lfs: self.lfs.clone(), indptr, lf, label }
     }
 }
 
@@ -340,18 +302,9 @@ mod tests {
 
     fn lfs() -> Vec<LfInfo> {
         vec![
-            LfInfo {
-                name: "a".into(),
-                task: 0,
-            },
-            LfInfo {
-                name: "b".into(),
-                task: 1,
-            },
-            LfInfo {
-                name: "c".into(),
-                task: 2,
-            },
+            LfInfo { name: "a".into(), task: 0 },
+            LfInfo { name: "b".into(), task: 1 },
+            LfInfo { name: "c".into(), task: 2 },
         ]
     }
 
@@ -381,10 +334,7 @@ mod tests {
         let mut m = LabelMatrix::empty(graph(), lfs()).unwrap();
         m.push_row(&[(2, 1), (0, 1)]).unwrap();
         assert_eq!(m.row(0).collect::<Vec<_>>(), vec![(0, 1), (2, 1)]);
-        assert!(matches!(
-            m.push_row(&[(1, 0), (1, 1)]),
-            Err(LabelMatrixError::DuplicateVote { item: 1, lf: 1 })
-        ));
+        assert!(matches!(m.push_row(&[(1, 0), (1, 1)]), Err(LabelMatrixError::DuplicateVote { item: 1, lf: 1 })));
         assert_eq!(m.n_items(), 1);
         assert_eq!(m.n_votes(), 2);
     }
@@ -398,9 +348,6 @@ mod tests {
         assert_eq!(sub.to_dense(), array![[0i16, -1], [1, 2]]);
         let mut twice = m.select_items(&[1]);
         twice.append(&m).unwrap();
-        assert_eq!(
-            twice.to_dense(),
-            array![[1i16, -1, 2], [0, 1, -1], [1, -1, 2]]
-        );
+        assert_eq!(twice.to_dense(), array![[1i16, -1, 2], [0, 1, -1], [1, -1, 2]]);
     }
 }

@@ -110,9 +110,7 @@ pub struct FnLf<T, F> {
     _task: PhantomData<fn() -> T>,
 }
 
-impl<X: ?Sized, T: Task, F: Fn(&X) -> Option<T> + Send + Sync + 'static> LabelingFunction<X>
-    for FnLf<T, F>
-{
+impl<X: ?Sized, T: Task, F: Fn(&X) -> Option<T> + Send + Sync + 'static> LabelingFunction<X> for FnLf<T, F> {
     type Task = T;
     fn name(&self) -> &str {
         &self.name
@@ -132,18 +130,13 @@ pub struct LfSet<S: TaskSchema, X: ?Sized> {
 
 impl<S: TaskSchema, X: ?Sized> Default for LfSet<S, X> {
     fn default() -> Self {
-        LfSet {
-            lfs: Vec::new(),
-            _schema: PhantomData,
-        }
+        LfSet { lfs: Vec::new(), _schema: PhantomData }
     }
 }
 
 impl<S: TaskSchema, X: ?Sized> std::fmt::Debug for LfSet<S, X> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_list()
-            .entries(self.lfs.iter().map(|lf| lf.name()))
-            .finish()
+        f.debug_list().entries(self.lfs.iter().map(|lf| lf.name())).finish()
     }
 }
 
@@ -189,11 +182,7 @@ impl<S: TaskSchema, X: ?Sized + 'static> LfSet<S, X> {
         T: Task<Schema = S>,
         F: Fn(&X) -> Option<T> + Send + Sync + 'static,
     {
-        self.push(FnLf {
-            name: name.into(),
-            f,
-            _task: PhantomData,
-        })
+        self.push(FnLf { name: name.into(), f, _task: PhantomData })
     }
 
     /// Appends all LFs of `other`.
@@ -219,13 +208,7 @@ impl<S: TaskSchema, X: ?Sized + 'static> LfSet<S, X> {
 
     /// The LFs' names and tasks, in order (the label matrix's columns).
     pub fn infos(&self) -> Vec<LfInfo> {
-        self.lfs
-            .iter()
-            .map(|lf| LfInfo {
-                name: lf.name().to_owned(),
-                task: lf.task(),
-            })
-            .collect()
+        self.lfs.iter().map(|lf| LfInfo { name: lf.name().to_owned(), task: lf.task() }).collect()
     }
 
     /// Where each LF is defined.
@@ -238,18 +221,13 @@ impl<S: TaskSchema, X: ?Sized + 'static> LfSet<S, X> {
     where
         X: Sized + Sync,
     {
-        self.apply_with(items, &ApplyConfig::default())
-            .map(|(m, _)| m)
+        self.apply_with(items, &ApplyConfig::default()).map(|(m, _)| m)
     }
 
     /// Applies every LF to every item, in parallel, and reports what happened.
     ///
     /// The matrix is identical to that of a sequential run, whatever the number of threads.
-    pub fn apply_with(
-        &self,
-        items: &[X],
-        config: &ApplyConfig,
-    ) -> Result<(LabelMatrix, ApplyReport), ApplyError>
+    pub fn apply_with(&self, items: &[X], config: &ApplyConfig) -> Result<(LabelMatrix, ApplyReport), ApplyError>
     where
         X: Sized + Sync,
     {
@@ -361,16 +339,8 @@ struct ChunkOut {
     panics: Vec<(usize, usize, String)>,
 }
 
-fn apply_chunk<X>(
-    lfs: &[Box<dyn ErasedLf<X>>],
-    items: &[X],
-    offset: usize,
-    policy: PanicPolicy,
-) -> ChunkOut {
-    let mut out = ChunkOut {
-        row_len: Vec::with_capacity(items.len()),
-        ..ChunkOut::default()
-    };
+fn apply_chunk<X>(lfs: &[Box<dyn ErasedLf<X>>], items: &[X], offset: usize, policy: PanicPolicy) -> ChunkOut {
+    let mut out = ChunkOut { row_len: Vec::with_capacity(items.len()), ..ChunkOut::default() };
     IN_LF.with(|f| f.set(true));
     'items: for (i, x) in items.iter().enumerate() {
         let before = out.lf.len();
@@ -382,8 +352,7 @@ fn apply_chunk<X>(
                     out.label.push(l);
                 }
                 Err(payload) => {
-                    out.panics
-                        .push((j, offset + i, panic_message(payload.as_ref())));
+                    out.panics.push((j, offset + i, panic_message(payload.as_ref())));
                     if policy == PanicPolicy::Fail {
                         break 'items;
                     }
@@ -407,10 +376,8 @@ fn apply<S: TaskSchema, X: Sync + 'static>(
     let bar = if config.progress && items.len() >= config.progress_min_items {
         let bar = ProgressBar::new(items.len() as u64);
         bar.set_style(
-            ProgressStyle::with_template(
-                "applying LFs {bar:40} {pos}/{len} items [{elapsed_precise} < {eta}]",
-            )
-            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+            ProgressStyle::with_template("applying LFs {bar:40} {pos}/{len} items [{elapsed_precise} < {eta}]")
+                .unwrap_or_else(|_| ProgressStyle::default_bar()),
         );
         bar
     } else {

@@ -103,9 +103,7 @@ pub trait EndLabel: Sized + Copy + Send + Sync + 'static {
 
     /// The end label whose feasible vector this is; `None` if the vector is not feasible.
     fn from_task_labels(labels: &[Option<u16>]) -> Option<Self> {
-        Self::Schema::graph()
-            .end_label_of(labels)
-            .and_then(Self::from_index)
+        Self::Schema::graph().end_label_of(labels).and_then(Self::from_index)
     }
 }
 
@@ -138,10 +136,7 @@ pub struct TaskDef {
 
 impl TaskDef {
     /// A task with the given name and labels and no parent.
-    pub fn new(
-        name: impl Into<String>,
-        labels: impl IntoIterator<Item = impl Into<String>>,
-    ) -> Self {
+    pub fn new(name: impl Into<String>, labels: impl IntoIterator<Item = impl Into<String>>) -> Self {
         TaskDef {
             name: name.into(),
             labels: labels.into_iter().map(Into::into).collect(),
@@ -212,36 +207,24 @@ impl TaskGraph {
         let mut names = HashSet::new();
         for task in &tasks {
             if !names.insert(task.name.as_str()) {
-                return Err(SchemaError::DuplicateTask {
-                    task: task.name.clone(),
-                });
+                return Err(SchemaError::DuplicateTask { task: task.name.clone() });
             }
             if task.labels.len() < 2 {
-                return Err(SchemaError::TooFewLabels {
-                    task: task.name.clone(),
-                    n_labels: task.labels.len(),
-                });
+                return Err(SchemaError::TooFewLabels { task: task.name.clone(), n_labels: task.labels.len() });
             }
             if task.labels.len() > usize::from(u16::MAX) {
-                return Err(SchemaError::TooManyLabels {
-                    task: task.name.clone(),
-                    n_labels: task.labels.len(),
-                });
+                return Err(SchemaError::TooManyLabels { task: task.name.clone(), n_labels: task.labels.len() });
             }
             let mut labels = HashSet::new();
             for label in &task.labels {
                 if !labels.insert(label.as_str()) {
-                    return Err(SchemaError::DuplicateLabel {
-                        task: task.name.clone(),
-                        label: label.clone(),
-                    });
+                    return Err(SchemaError::DuplicateLabel { task: task.name.clone(), label: label.clone() });
                 }
             }
         }
 
         let mut root = None;
-        let mut children: Vec<Vec<Option<TaskId>>> =
-            tasks.iter().map(|t| vec![None; t.labels.len()]).collect();
+        let mut children: Vec<Vec<Option<TaskId>>> = tasks.iter().map(|t| vec![None; t.labels.len()]).collect();
         for (t, task) in tasks.iter().enumerate() {
             match task.parent {
                 None => match root {
@@ -260,18 +243,15 @@ impl TaskGraph {
                         n_tasks: tasks.len(),
                     })?;
                     if p == t {
-                        return Err(SchemaError::Cycle {
-                            task: task.name.clone(),
-                        });
+                        return Err(SchemaError::Cycle { task: task.name.clone() });
                     }
-                    let slot = children[p].get_mut(usize::from(label)).ok_or_else(|| {
-                        SchemaError::ParentLabelOutOfRange {
+                    let slot =
+                        children[p].get_mut(usize::from(label)).ok_or_else(|| SchemaError::ParentLabelOutOfRange {
                             task: task.name.clone(),
                             parent: parent.name.clone(),
                             label,
                             cardinality: parent.labels.len(),
-                        }
-                    })?;
+                        })?;
                     if let Some(first) = *slot {
                         return Err(SchemaError::SharedActivation {
                             parent: parent.name.clone(),
@@ -295,9 +275,7 @@ impl TaskGraph {
                 cur = parent.task;
                 steps += 1;
                 if steps > tasks.len() {
-                    return Err(SchemaError::Cycle {
-                        task: tasks[t].name.clone(),
-                    });
+                    return Err(SchemaError::Cycle { task: tasks[t].name.clone() });
                 }
             }
             *d = steps;
@@ -333,15 +311,7 @@ impl TaskGraph {
             }
         }
 
-        Ok(TaskGraph {
-            tasks,
-            root,
-            children,
-            depth,
-            feasible,
-            leaves,
-            end_names,
-        })
+        Ok(TaskGraph { tasks, root, children, depth, feasible, leaves, end_names })
     }
 
     /// A single-task (flat) graph with `labels` as its classes.
@@ -482,11 +452,7 @@ impl TaskGraph {
                 }
                 None => {
                     let set = labels.iter().filter(|l| l.is_some()).count();
-                    return if set == on_path {
-                        self.end_label_of_leaf(t, v)
-                    } else {
-                        None
-                    };
+                    return if set == on_path { self.end_label_of_leaf(t, v) } else { None };
                 }
             }
         }
@@ -544,10 +510,7 @@ mod tests {
 
     #[test]
     fn invalid_graphs_are_errors() {
-        let two_roots = TaskGraph::new(vec![
-            TaskDef::new("A", ["x", "y"]),
-            TaskDef::new("B", ["x", "y"]),
-        ]);
+        let two_roots = TaskGraph::new(vec![TaskDef::new("A", ["x", "y"]), TaskDef::new("B", ["x", "y"])]);
         assert!(matches!(two_roots, Err(SchemaError::MultipleRoots { .. })));
         let cycle = TaskGraph::new(vec![
             TaskDef::new("R", ["x", "y"]),
@@ -555,10 +518,8 @@ mod tests {
             TaskDef::new("B", ["x", "y"]).with_parent(1, 0),
         ]);
         assert!(matches!(cycle, Err(SchemaError::Cycle { .. })));
-        let bad_label = TaskGraph::new(vec![
-            TaskDef::new("R", ["x", "y"]),
-            TaskDef::new("A", ["x", "y"]).with_parent(0, 2),
-        ]);
+        let bad_label =
+            TaskGraph::new(vec![TaskDef::new("R", ["x", "y"]), TaskDef::new("A", ["x", "y"]).with_parent(0, 2)]);
         assert_eq!(
             bad_label.unwrap_err().to_string(),
             "task `A` is activated by label 2 of task `R`, which has only 2 labels"
