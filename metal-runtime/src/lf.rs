@@ -466,3 +466,111 @@ macro_rules! lfs {
         set
     }};
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::OnceLock;
+
+    use super::*;
+    use crate::schema::{EndLabel, TaskGraph, TaskSpec};
+
+    // A hand-written flat schema, as `#[task_schema]` would generate it.
+    struct Flat;
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    enum Sentiment {
+        Negative,
+        Positive,
+    }
+    #[derive(Clone, Copy)]
+    struct End(usize);
+
+    impl TaskSchema for Flat {
+        const TASKS: &'static [TaskSpec] = &[TaskSpec {
+            name: "Sentiment",
+            labels: &["Negative", "Positive"],
+            parent: None,
+            doc: "",
+            label_docs: &["", ""],
+        }];
+        type EndLabel = End;
+        fn graph() -> &'static TaskGraph {
+            static G: OnceLock<TaskGraph> = OnceLock::new();
+            G.get_or_init(crate::__private::graph_of::<Self>)
+        }
+    }
+    impl Task for Sentiment {
+        type Schema = Flat;
+        const INDEX: usize = 0;
+        fn label_index(&self) -> u16 {
+            *self as u16
+        }
+        fn from_label_index(index: u16) -> Option<Self> {
+            [Sentiment::Negative, Sentiment::Positive].get(usize::from(index)).copied()
+        }
+    }
+    impl EndLabel for End {
+        type Schema = Flat;
+        fn index(&self) -> usize {
+            self.0
+        }
+        fn from_index(index: usize) -> Option<Self> {
+            (index < 2).then_some(End(index))
+        }
+    }
+
+    fn set() -> LfSet<Flat, u64> {
+        let mut set = LfSet::new();
+        set.push_fn("even", |x: &u64| x.is_multiple_of(2).then_some(Sentiment::Positive));
+        set.push_fn("div3", |x: &u64| x.is_multiple_of(3).then_some(Sentiment::Negative));
+        set.push_fn("big", |x: &u64| (*x > 5000).then_some(Sentiment::Positive));
+        set
+    }
+
+    #[test]
+    fn parallel_apply_equals_sequential() {
+        let items: Vec<u64> = (0..10_000).collect();
+        let par = ApplyConfig { chunk_size: 7, progress: false, ..ApplyConfig::default() };
+        let seq = ApplyConfig { sequential: true, progress: false, ..ApplyConfig::default() };
+        let (a, ra) = set().apply_with(&items, &par).unwrap();
+        let (b, _) = set().apply_with(&items, &seq).unwrap();
+        assert_eq!(a, b);
+        assert_eq!(a.get(6, 0), Vote::Label(1));
+        assert_eq!(a.get(6, 1), Vote::Label(0));
+        assert_eq!(a.get(7, 0), Vote::Abstain);
+        assert_eq!(ra.n_votes, a.n_votes());
+        assert_eq!(a.lfs()[1].name, "div3");
+    }
+
+    fn panicky() -> LfSet<Flat, u64> {
+        let mut set = set();
+        set.push_fn("fragile", |x: &u64| {
+            assert!(x % 1000 != 999, "cannot handle {x}");
+            Some(Sentiment::Negative)
+        });
+        set
+    }
+
+    #[test]
+    fn panic_fails_with_lf_and_first_item() {
+        let items: Vec<u64> = (0..5000).collect();
+        let config = ApplyConfig { chunk_size: 64, progress: false, ..ApplyConfig::default() };
+        let err = panicky().apply_with(&items, &config).unwrap_err();
+        assert_eq!(
+            err,
+            ApplyError::LfPanicked { lf: "fragile".into(), item: 999, message: "cannot handle 999".into() }
+        );
+        assert_eq!(err.to_string(), "labeling function `fragile` panicked on item 999: cannot handle 999");
+    }
+
+    #[test]
+    fn panic_as_abstain_is_counted() {
+        let items: Vec<u64> = (0..5000).collect();
+        let config = ApplyConfig { on_panic: PanicPolicy::Abstain, progress: false, ..ApplyConfig::default() };
+        let (m, report) = panicky().apply_with(&items, &config).unwrap();
+        assert_eq!(m.get(999, 3), Vote::Abstain);
+        assert_eq!(m.get(998, 3), Vote::Label(0));
+        assert_eq!(report.panics.len(), 1);
+        let p = &report.panics[0];
+        assert_eq!((p.lf.as_str(), p.count, p.first_item), ("fragile", 5, 999));
+    }
+}

@@ -284,9 +284,9 @@ impl TaskGraph {
         let mut feasible = Vec::new();
         let mut leaves = Vec::new();
         let mut end_names = Vec::new();
-        for (t, task) in tasks.iter().enumerate() {
-            for v in 0..task.labels.len() {
-                if children[t][v].is_some() {
+        for (t, task_children) in children.iter().enumerate() {
+            for (v, child) in task_children.iter().enumerate() {
+                if child.is_some() {
                     continue;
                 }
                 let mut vector = vec![None; tasks.len()];
