@@ -72,6 +72,8 @@ extern crate self as metal_runtime;
 pub use metal_macros::{labeling_function, task_schema};
 
 pub mod analysis;
+#[cfg(feature = "torch")]
+pub mod device;
 pub mod error;
 pub mod io;
 pub mod label_matrix;

@@ -1,0 +1,52 @@
+//! The compute device of the end model (feature `torch`).
+
+use serde::Serialize;
+
+/// The device the end model runs on: the first CUDA device when libtorch sees one, the CPU
+/// otherwise.
+pub fn default_device() -> tch::Device {
+    tch::Device::cuda_if_available()
+}
+
+/// What libtorch offers on this machine.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DeviceInfo {
+    /// `"cuda"` or `"cpu"`.
+    pub kind: &'static str,
+    /// Number of CUDA devices.
+    pub n_cuda: usize,
+    /// Threads libtorch uses on the CPU.
+    pub cpu_threads: i32,
+}
+
+impl DeviceInfo {
+    /// Queries libtorch.
+    pub fn query() -> Self {
+        let n_cuda = if tch::Cuda::is_available() { tch::Cuda::device_count() as usize } else { 0 };
+        DeviceInfo { kind: if n_cuda > 0 { "cuda" } else { "cpu" }, n_cuda, cpu_threads: tch::get_num_threads() }
+    }
+}
+
+impl std::fmt::Display for DeviceInfo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.n_cuda > 0 {
+            write!(f, "libtorch on CUDA ({} device(s))", self.n_cuda)
+        } else {
+            write!(f, "libtorch on CPU ({} threads)", self.cpu_threads)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_tensor_computes_on_the_default_device() {
+        let device = default_device();
+        let x = tch::Tensor::from_slice(&[1.0f32, 2.0, 3.0]).to_device(device);
+        let sum = f64::try_from((&x * &x).sum(tch::Kind::Float)).unwrap();
+        assert_eq!(sum, 14.0);
+        assert!(DeviceInfo::query().to_string().starts_with("libtorch on"));
+    }
+}
