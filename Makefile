@@ -1,0 +1,26 @@
+# Entry points. Every target installs what it needs on first use (libtorch: scripts/setup-libtorch.sh).
+#   make demo    the main job: the news pipeline on Reuters-21578
+#   make test    everything CI checks: formatting, clippy, unit/integration/compile-fail/snapshot tests
+#   make build   release binaries under target/release/
+#   make bench   benchmarks, one JSON line per measurement
+
+CARGO := scripts/with-torch cargo
+
+.PHONY: demo test build bench fmt
+
+demo:
+	$(CARGO) run --release --quiet -p metal-examples --features torch --bin news
+
+test:
+	cargo fmt --all -- --check
+	$(CARGO) clippy --workspace --all-targets --all-features -- -D warnings
+	CI=true INSTA_UPDATE=no $(CARGO) test --workspace --all-features
+
+build:
+	$(CARGO) build --release --workspace --all-features --bins
+
+bench: build
+	target/release/bench-apply
+
+fmt:
+	cargo fmt --all
