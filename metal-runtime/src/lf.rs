@@ -462,7 +462,8 @@ fn apply<S: TaskSchema, X: Sync + 'static>(
 macro_rules! lfs {
     ($($lf:path),* $(,)?) => {{
         let mut set = $crate::lf::LfSet::new();
-        $( set.push($lf {}); )*
+        // A `path` fragment cannot start a struct expression; a type alias can.
+        $( set.push({ type __MetalLf = $lf; __MetalLf {} }); )*
         set
     }};
 }
