@@ -118,6 +118,18 @@ pub enum LabelMatrixError {
         /// The task's number of labels.
         cardinality: usize,
     },
+    /// A dense matrix holds a value below -1, the abstain value.
+    #[error("item {item}, LF {lf} (`{lf_name}`): value {value} is below -1 (-1 means abstain, labels start at 0)")]
+    NegativeLabel {
+        /// Row index.
+        item: usize,
+        /// LF (column) index.
+        lf: usize,
+        /// LF name.
+        lf_name: String,
+        /// The value found.
+        value: i64,
+    },
     /// A vote names an LF index beyond the matrix.
     #[error("item {item}: LF index {lf} is out of range; the matrix has {n_lfs} LFs")]
     LfOutOfRange {
@@ -183,6 +195,9 @@ pub enum ApplyError {
 }
 
 /// Reading or writing a file failed.
+///
+/// Every variant names the file; variants with a `line` name the 1-based line of line-oriented
+/// files (JSON lines) and leave it `None` for others.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum IoError {
@@ -196,7 +211,7 @@ pub enum IoError {
         source: std::io::Error,
     },
     /// The file's contents are malformed.
-    #[error("{path}{}: {message}", line.map(|l| format!(", line {l}")).unwrap_or_default())]
+    #[error("{path}{}: {message}", at_line(*line))]
     Malformed {
         /// The file.
         path: PathBuf,
@@ -204,6 +219,65 @@ pub enum IoError {
         line: Option<usize>,
         /// What is wrong.
         message: String,
+    },
+    /// The file ends before the data its header announces.
+    #[error("{path}: truncated file: the header announces {expected} bytes of data, but only {found} follow it")]
+    Truncated {
+        /// The file.
+        path: PathBuf,
+        /// Bytes of data the header announces.
+        expected: u64,
+        /// Bytes of data present.
+        found: u64,
+    },
+    /// An array file holds an element type this reader does not accept.
+    #[error("{path}: unsupported dtype `{dtype}`; expected {expected}")]
+    UnsupportedDtype {
+        /// The file.
+        path: PathBuf,
+        /// The dtype as written in the file's header (e.g. `<f8`).
+        dtype: String,
+        /// The accepted dtypes, in words.
+        expected: &'static str,
+    },
+    /// An array file has the wrong number of dimensions.
+    #[error("{path}: expected a {expected}-D array, found shape {shape:?}")]
+    WrongRank {
+        /// The file.
+        path: PathBuf,
+        /// The number of dimensions expected.
+        expected: usize,
+        /// The shape found.
+        shape: Vec<usize>,
+    },
+    /// A count in the file differs from what the file's header, its first line, or a companion
+    /// file says.
+    #[error("{path}{}: {what}: expected {expected}, found {found}", at_line(*line))]
+    CountMismatch {
+        /// The file.
+        path: PathBuf,
+        /// 1-based line, for line-oriented files.
+        line: Option<usize>,
+        /// What was counted, and what it is compared with.
+        what: String,
+        /// The expected count.
+        expected: usize,
+        /// The count found.
+        found: usize,
+    },
+    /// A gold label is not a label of the task (or not an end label).
+    #[error("{path}{}: item {item}: gold label {label} is out of range; there are {n_labels} labels", at_line(*line))]
+    GoldLabelOutOfRange {
+        /// The file.
+        path: PathBuf,
+        /// 1-based line, for line-oriented files.
+        line: Option<usize>,
+        /// Item (row) index.
+        item: usize,
+        /// The label found.
+        label: i64,
+        /// Number of labels.
+        n_labels: usize,
     },
     /// The file's contents are well-formed but do not fit the schema.
     #[error("{path}: {source}")]
@@ -215,13 +289,63 @@ pub enum IoError {
         source: SchemaError,
     },
     /// The file holds a label matrix that does not fit its schema.
-    #[error("{path}: {source}")]
+    #[error("{path}{}: {source}", at_line(*line))]
     LabelMatrix {
         /// The file.
         path: PathBuf,
+        /// 1-based line, for line-oriented files.
+        line: Option<usize>,
         /// What does not fit.
         #[source]
         source: LabelMatrixError,
+    },
+}
+
+/// `", line N"` for a known line, nothing otherwise.
+fn at_line(line: Option<usize>) -> String {
+    line.map(|l| format!(", line {l}")).unwrap_or_default()
+}
+
+/// Fitting or applying a label model failed.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum LabelModelError {
+    /// A configuration value is out of its range.
+    #[error("invalid label model setting `{name}` = {value}: {expected}")]
+    InvalidConfig {
+        /// The setting.
+        name: &'static str,
+        /// Its value.
+        value: String,
+        /// What is allowed.
+        expected: &'static str,
+    },
+    /// The label matrix has no item.
+    #[error("the label matrix has no item to fit on")]
+    Empty,
+    /// The fit produced a non-finite loss or parameter.
+    #[error("the fit diverged at epoch {epoch} (loss {loss}); {hint}")]
+    Diverged {
+        /// The epoch at which it happened.
+        epoch: usize,
+        /// The loss found.
+        loss: f64,
+        /// Which setting to change.
+        hint: &'static str,
+    },
+    /// The matrix to predict on does not match the one the model was fit on.
+    #[error("label matrix does not fit the model: {what}")]
+    IncompatibleMatrix {
+        /// What differs.
+        what: String,
+    },
+    /// Class balance of the wrong length or not a distribution.
+    #[error("class balance must have {expected} positive entries summing to 1, got {got:?}")]
+    ClassBalance {
+        /// Number of end labels.
+        expected: usize,
+        /// The values given.
+        got: Vec<f64>,
     },
 }
 
@@ -238,6 +362,9 @@ pub enum Error {
     /// See [`ApplyError`].
     #[error(transparent)]
     Apply(#[from] ApplyError),
+    /// See [`LabelModelError`].
+    #[error(transparent)]
+    LabelModel(#[from] LabelModelError),
     /// See [`IoError`].
     #[error(transparent)]
     Io(#[from] IoError),
