@@ -58,8 +58,9 @@ pub(crate) struct ParentRef {
 pub(crate) struct TaskAttr {
     /// `parent = Task::Label`; `None` for the root task, or when the value is malformed.
     pub(crate) parent: Option<ParentRef>,
-    /// Whether the `parent` key was given, well formed or not (a task with a malformed `parent` is
-    /// not the root).
+    /// Whether the `parent` key was given, well formed or not, or may have been meant (the
+    /// attribute has an unknown key or a syntax error). Such a task is not taken as a root, so a
+    /// typo does not also report a second root.
     pub(crate) has_parent: bool,
 }
 
@@ -86,11 +87,13 @@ pub(crate) fn parse_task_attrs(cx: &Ctxt, attrs: &[Attribute]) -> TaskAttr {
                     &meta.path,
                     format!("unknown metal attribute `{}`; `#[task]` accepts `{PARENT}`", key_name(&meta)),
                 );
+                out.has_parent = true;
                 skip_value(&meta)?;
             }
             Ok(())
         });
         if let Err(err) = result {
+            out.has_parent = true;
             cx.syn_error(err);
         }
     }

@@ -109,7 +109,7 @@ fn generate(schema: &Schema<'_>, tree: &Tree, krate: &Path) -> TokenStream {
     });
 
     let end_idents: Vec<_> = tree.end_labels.iter().map(|e| &e.ident).collect();
-    let end_docs = tree.end_labels.iter().map(|e| &e.doc);
+    let end_docs = tree.end_labels.iter().map(|e| format!(" {}", e.doc));
     let task_impls = schema.tasks.iter().enumerate().map(|(t, task)| task_impl(task, t, &private));
 
     quote! {
@@ -158,7 +158,7 @@ fn task_impl(task: &Task<'_>, index: usize, private: &TokenStream) -> TokenStrea
     let option = quote!(::core::option::Option);
     let index = Literal::usize_unsuffixed(index);
     let labels: Vec<_> = task.labels.iter().map(|l| l.ident()).collect();
-    let values: Vec<_> = (0..labels.len()).map(Literal::usize_unsuffixed).collect();
+    let values = (0..labels.len()).map(Literal::usize_unsuffixed);
     quote! {
         #[automatically_derived]
         impl #private::Task for #ident {
@@ -170,10 +170,7 @@ fn task_impl(task: &Task<'_>, index: usize, private: &TokenStream) -> TokenStrea
                 }
             }
             fn from_label_index(index: u16) -> #option<Self> {
-                match index {
-                    #(#values => #option::Some(Self::#labels),)*
-                    _ => #option::None,
-                }
+                ::core::iter::IntoIterator::into_iter([#(Self::#labels),*]).nth(usize::from(index))
             }
         }
     }
