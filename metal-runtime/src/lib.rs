@@ -77,6 +77,7 @@ pub mod device;
 pub mod error;
 pub mod io;
 pub mod label_matrix;
+pub mod label_model;
 pub mod lf;
 pub mod prelude;
 pub mod report;

@@ -1,0 +1,922 @@
+//! The hierarchical generative label model (paper §3).
+//!
+//! For LF `j` on task `t` with `k_t` labels, the paper's model is an exponential family over
+//! `(λ, y)`, `y` ranging over the feasible set, with statistics
+//! `h_lab = 1{y_t ≠ ∅}·1{λ_j ≠ abstain}` and `h_acc = h_lab·(1{λ_j = y_t} − 1{λ_j ≠ y_t})` and
+//! parameters `θ_lab`, `θ_acc`. LFs are conditionally independent given `y`, so the normalizer of
+//! each LF's factor is closed-form: `1 + e^{θl+θa} + (k_t−1)·e^{θl−θa}` when `y_t ≠ ∅` and
+//! `k_t + 1` (the LF is unmodelled) when `y_t = ∅`.
+//!
+//! [`ModelForm::Paper`] is exactly that model, fit by gradient descent (Adam) on the negative log
+//! marginal likelihood, whose gradient `E_model[h] − E_posterior[h]` is computed exactly by
+//! enumerating the K feasible vectors. Its implied class prior is `p(y) ∝ ∏_j Z_j(y)`, and it
+//! makes an LF fire on items where its task is ∅ with probability `k_t/(k_t+1)`.
+//!
+//! [`ModelForm::Extended`] (the default) keeps the same per-LF on-task distribution (abstain,
+//! correct, each wrong label) and adds what the paper's form lacks: a class prior `π_y` over end
+//! labels and a per-LF off-task firing propensity `β_j` (uniform label when it fires). It is fit by
+//! EM, whose M-step is closed-form.
+//!
+//! Both fits run over the distinct vote patterns with their counts.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use indicatif::{ProgressBar, ProgressStyle};
+use ndarray::Array2;
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use super::{check_compatible, FitReport, FittedLabelModel, LabelModel, Patterns, ProbLabels};
+use crate::error::LabelModelError;
+use crate::label_matrix::{LabelMatrix, LfInfo};
+use crate::schema::TaskGraph;
+
+/// Which form of the generative model to fit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub enum ModelForm {
+    /// The paper's exponential family, exactly (no class prior; off-task LFs unmodelled).
+    Paper,
+    /// The paper's per-LF accuracy and propensity, plus a class prior and per-LF off-task firing
+    /// propensities.
+    #[default]
+    Extended,
+}
+
+/// The class balance (prior over end labels) of the extended model.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub enum ClassBalance {
+    /// Learned from the unlabeled data by EM.
+    #[default]
+    Learned,
+    /// Uniform over the end labels.
+    Uniform,
+    /// Given (e.g. estimated from dev labels with [`ClassBalance::from_labels`]); one positive
+    /// entry per end label, summing to 1.
+    Given(Vec<f64>),
+}
+
+impl ClassBalance {
+    /// The empirical class balance of gold end labels `labels` (out of `k`), with one pseudo-count
+    /// per class so that no class gets zero mass.
+    pub fn from_labels(labels: &[usize], k: usize) -> Self {
+        let mut counts = vec![1.0; k];
+        for &y in labels {
+            if y < k {
+                counts[y] += 1.0;
+            }
+        }
+        let total: f64 = counts.iter().sum();
+        ClassBalance::Given(counts.into_iter().map(|c| c / total).collect())
+    }
+}
+
+/// Configuration of the hierarchical generative label model.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Hierarchical {
+    /// The model's form.
+    pub form: ModelForm,
+    /// Class prior of the extended form (ignored by the paper's form).
+    pub class_balance: ClassBalance,
+    /// Most epochs (EM iterations or gradient steps).
+    pub n_epochs: usize,
+    /// Stop when the loss improves by less than this between epochs.
+    pub tol: f64,
+    /// Adam learning rate (paper form).
+    pub lr: f64,
+    /// L2 penalty on the distance of the parameters from their initial values (paper form).
+    pub l2: f64,
+    /// Pseudo-count added to each outcome in the M-step (extended form).
+    pub smoothing: f64,
+    /// Initial accuracy `P(vote = y_t | vote, y_t ≠ ∅)` of every LF.
+    pub init_accuracy: f64,
+    /// Show a progress bar on standard error (when it is a terminal).
+    pub progress: bool,
+}
+
+impl Default for Hierarchical {
+    fn default() -> Self {
+        Hierarchical {
+            form: ModelForm::Extended,
+            class_balance: ClassBalance::Learned,
+            n_epochs: 500,
+            tol: 1e-8,
+            lr: 0.05,
+            l2: 0.0,
+            smoothing: 0.5,
+            init_accuracy: 0.7,
+            progress: true,
+        }
+    }
+}
+
+impl Hierarchical {
+    /// The paper's exact form with its defaults.
+    pub fn paper() -> Self {
+        Hierarchical { form: ModelForm::Paper, n_epochs: 300, tol: 1e-9, ..Hierarchical::default() }
+    }
+
+    /// "Soft MV": the paper's model with every LF at the same fixed accuracy weight
+    /// (`init_accuracy`) and zero propensity weight, not trained.
+    pub fn soft_mv(&self, matrix: &LabelMatrix) -> Result<FittedHierarchical, LabelModelError> {
+        self.check(matrix)?;
+        let tables = Tables::new(matrix.graph(), matrix.lfs());
+        let theta_acc = vec![acc_to_theta(self.init_accuracy, 2); matrix.n_lfs()];
+        let params = Params::Paper { theta_lab: vec![0.0; matrix.n_lfs()], theta_acc };
+        // Equal weights across LFs regardless of their task's cardinality.
+        Ok(FittedHierarchical {
+            graph: matrix.graph_arc().clone(),
+            lfs: matrix.lfs().to_vec(),
+            tables,
+            params,
+            report: FitReport {
+                model: "soft_mv".into(),
+                n_items: matrix.n_items(),
+                converged: true,
+                ..FitReport::default()
+            },
+        })
+    }
+
+    fn check(&self, matrix: &LabelMatrix) -> Result<(), LabelModelError> {
+        let bad = |name, value: f64, expected| {
+            Err(LabelModelError::InvalidConfig { name, value: value.to_string(), expected })
+        };
+        if !(self.init_accuracy > 0.0 && self.init_accuracy < 1.0) {
+            return bad("init_accuracy", self.init_accuracy, "strictly between 0 and 1");
+        }
+        if self.form == ModelForm::Paper && !(self.lr > 0.0 && self.lr.is_finite()) {
+            return bad("lr", self.lr, "positive and finite");
+        }
+        if !(self.l2 >= 0.0 && self.l2.is_finite()) {
+            return bad("l2", self.l2, "non-negative and finite");
+        }
+        if !(self.smoothing >= 0.0 && self.smoothing.is_finite()) {
+            return bad("smoothing", self.smoothing, "non-negative and finite");
+        }
+        if self.tol.is_nan() || self.tol < 0.0 {
+            return bad("tol", self.tol, "non-negative");
+        }
+        if let ClassBalance::Given(p) = &self.class_balance {
+            let k = matrix.graph().n_end_labels();
+            let sum: f64 = p.iter().sum();
+            if p.len() != k || p.iter().any(|&x| x.is_nan() || x <= 0.0) || (sum - 1.0).abs() > 1e-6 {
+                return Err(LabelModelError::ClassBalance { expected: k, got: p.clone() });
+            }
+        }
+        if matrix.n_items() == 0 {
+            return Err(LabelModelError::Empty);
+        }
+        Ok(())
+    }
+}
+
+/// `θ_acc` giving accuracy `acc` on a task with `k` labels (at `θ_lab` = 0).
+fn acc_to_theta(acc: f64, k: usize) -> f64 {
+    0.5 * (acc * (k as f64 - 1.0) / (1.0 - acc)).ln()
+}
+
+/// Static lookup tables of a schema and LF set.
+#[derive(Debug, Clone)]
+struct Tables {
+    k: usize,
+    n_tasks: usize,
+    /// K × T feasible table, `u16::MAX` for ∅.
+    feasible: Vec<u16>,
+    /// Task and cardinality of each LF.
+    lf_task: Vec<usize>,
+    lf_card: Vec<usize>,
+    /// Offsets of each task's block in a per-task scratch array of size Σ (k_t + 1).
+    task_offset: Vec<usize>,
+    task_card: Vec<usize>,
+}
+
+const NULL: u16 = u16::MAX;
+
+/// Floor of every probability the EM M-step estimates, so that logs stay finite.
+const MIN_PROB: f64 = 1e-12;
+
+impl Tables {
+    fn new(graph: &TaskGraph, lfs: &[LfInfo]) -> Self {
+        let k = graph.n_end_labels();
+        let n_tasks = graph.n_tasks();
+        let mut feasible = Vec::with_capacity(k * n_tasks);
+        for f in graph.feasible_set() {
+            feasible.extend(f.iter().map(|v| v.unwrap_or(NULL)));
+        }
+        let task_card: Vec<usize> = (0..n_tasks).map(|t| graph.cardinality(t)).collect();
+        let mut task_offset = Vec::with_capacity(n_tasks + 1);
+        let mut off = 0;
+        for &c in &task_card {
+            task_offset.push(off);
+            off += c + 1;
+        }
+        task_offset.push(off);
+        Tables {
+            k,
+            n_tasks,
+            feasible,
+            lf_task: lfs.iter().map(|l| l.task).collect(),
+            lf_card: lfs.iter().map(|l| graph.cardinality(l.task)).collect(),
+            task_offset,
+            task_card,
+        }
+    }
+
+    fn y_t(&self, y: usize, t: usize) -> u16 {
+        self.feasible[y * self.n_tasks + t]
+    }
+
+    fn on(&self, y: usize, j: usize) -> bool {
+        self.y_t(y, self.lf_task[j]) != NULL
+    }
+}
+
+/// Model parameters.
+#[derive(Debug, Clone, PartialEq)]
+enum Params {
+    Paper {
+        theta_lab: Vec<f64>,
+        theta_acc: Vec<f64>,
+    },
+    Extended {
+        /// log π_y.
+        log_prior: Vec<f64>,
+        /// P(abstain | on-task), P(correct | on-task), P(each wrong label | on-task).
+        abstain: Vec<f64>,
+        correct: Vec<f64>,
+        wrong: Vec<f64>,
+        /// P(fire | off-task).
+        off: Vec<f64>,
+    },
+}
+
+/// Per-epoch score tables: `score(y) = base[y] + Σ_votes delta(j, vote, y)`.
+struct Scores {
+    base: Vec<f64>,
+    d_correct: Vec<f64>,
+    d_wrong: Vec<f64>,
+    d_off: Vec<f64>,
+    /// Subtracted from the log-sum-exp to get log p(λ) (paper form: log Z).
+    log_norm: f64,
+}
+
+impl Params {
+    fn scores(&self, tab: &Tables) -> Scores {
+        match self {
+            Params::Paper { theta_lab, theta_acc } => {
+                let m = theta_lab.len();
+                let log_norm = paper_log_prior(tab, theta_lab, theta_acc).1;
+                Scores {
+                    base: vec![0.0; tab.k],
+                    d_correct: (0..m).map(|j| theta_lab[j] + theta_acc[j]).collect(),
+                    d_wrong: (0..m).map(|j| theta_lab[j] - theta_acc[j]).collect(),
+                    d_off: vec![0.0; m],
+                    log_norm,
+                }
+            }
+            Params::Extended { log_prior, abstain, correct, wrong, off } => {
+                let m = abstain.len();
+                let mut base = log_prior.clone();
+                for (y, b) in base.iter_mut().enumerate() {
+                    for j in 0..m {
+                        *b += if tab.on(y, j) { abstain[j].ln() } else { (1.0 - off[j]).ln() };
+                    }
+                }
+                Scores {
+                    base,
+                    d_correct: (0..m).map(|j| correct[j].ln() - abstain[j].ln()).collect(),
+                    d_wrong: (0..m).map(|j| wrong[j].ln() - abstain[j].ln()).collect(),
+                    d_off: (0..m).map(|j| (off[j] / tab.lf_card[j] as f64).ln() - (1.0 - off[j]).ln()).collect(),
+                    log_norm: 0.0,
+                }
+            }
+        }
+    }
+
+    fn accuracies(&self, tab: &Tables) -> Vec<f64> {
+        match self {
+            Params::Paper { theta_lab, theta_acc } => (0..theta_lab.len())
+                .map(|j| {
+                    let k = tab.lf_card[j] as f64;
+                    let c = (theta_lab[j] + theta_acc[j]).exp();
+                    let w = (theta_lab[j] - theta_acc[j]).exp();
+                    c / (c + (k - 1.0) * w)
+                })
+                .collect(),
+            Params::Extended { correct, wrong, .. } => (0..correct.len())
+                .map(|j| correct[j] / (correct[j] + (tab.lf_card[j] as f64 - 1.0) * wrong[j]))
+                .collect(),
+        }
+    }
+
+    fn is_finite(&self) -> bool {
+        let all = |v: &[f64]| v.iter().all(|x| x.is_finite());
+        match self {
+            Params::Paper { theta_lab, theta_acc } => all(theta_lab) && all(theta_acc),
+            Params::Extended { log_prior, abstain, correct, wrong, off } => {
+                all(log_prior) && all(abstain) && all(correct) && all(wrong) && all(off)
+            }
+        }
+    }
+}
+
+/// The paper form's implied log prior `log p(y) = Σ_j log Z_j(y) − log Z`, and `log Z`.
+fn paper_log_prior(tab: &Tables, theta_lab: &[f64], theta_acc: &[f64]) -> (Vec<f64>, f64) {
+    let m = theta_lab.len();
+    let log_z_on: Vec<f64> = (0..m)
+        .map(|j| {
+            let k = tab.lf_card[j] as f64;
+            (1.0 + (theta_lab[j] + theta_acc[j]).exp() + (k - 1.0) * (theta_lab[j] - theta_acc[j]).exp()).ln()
+        })
+        .collect();
+    let w: Vec<f64> = (0..tab.k)
+        .map(|y| (0..m).map(|j| if tab.on(y, j) { log_z_on[j] } else { (tab.lf_card[j] as f64 + 1.0).ln() }).sum())
+        .collect();
+    let lse = log_sum_exp(&w);
+    (w.iter().map(|x| x - lse).collect(), lse)
+}
+
+fn log_sum_exp(x: &[f64]) -> f64 {
+    let max = x.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    if !max.is_finite() {
+        return max;
+    }
+    max + x.iter().map(|v| (v - max).exp()).sum::<f64>().ln()
+}
+
+/// Sufficient statistics of one E-step, summed over items (mergeable across shards).
+#[derive(Debug, Clone)]
+struct Stats {
+    log_lik: f64,
+    /// Σ_i q_i(y).
+    mass: Vec<f64>,
+    /// Per LF: Σ over its votes of q(y_t = vote), q(y_t ∉ {vote, ∅}), q(y_t = ∅).
+    correct: Vec<f64>,
+    wrong: Vec<f64>,
+    off: Vec<f64>,
+}
+
+impl Stats {
+    fn zeros(k: usize, m: usize) -> Self {
+        Stats { log_lik: 0.0, mass: vec![0.0; k], correct: vec![0.0; m], wrong: vec![0.0; m], off: vec![0.0; m] }
+    }
+
+    fn merge(mut self, other: Stats) -> Stats {
+        self.log_lik += other.log_lik;
+        for (a, b) in [
+            (&mut self.mass, &other.mass),
+            (&mut self.correct, &other.correct),
+            (&mut self.wrong, &other.wrong),
+            (&mut self.off, &other.off),
+        ] {
+            a.iter_mut().zip(b).for_each(|(x, y)| *x += y);
+        }
+        self
+    }
+}
+
+/// Scratch space for one row's posterior.
+struct Row {
+    /// Per task block: summed deltas for y_t = 0..k_t and (last) y_t = ∅.
+    task_score: Vec<f64>,
+    touched: Vec<bool>,
+    score: Vec<f64>,
+    /// Per task block: posterior marginal of y_t = 0..k_t and ∅.
+    marg: Vec<f64>,
+}
+
+impl Row {
+    fn new(tab: &Tables) -> Self {
+        let size = tab.task_offset[tab.n_tasks];
+        Row {
+            task_score: vec![0.0; size],
+            touched: vec![false; tab.n_tasks],
+            score: vec![0.0; tab.k],
+            marg: vec![0.0; size],
+        }
+    }
+
+    /// Computes the posterior over end labels into `self.score`; returns the log-sum-exp.
+    fn posterior(&mut self, tab: &Tables, sc: &Scores, lfs: &[u32], labels: &[u16]) -> f64 {
+        self.touched.iter_mut().for_each(|t| *t = false);
+        for (&j, &v) in lfs.iter().zip(labels) {
+            let j = j as usize;
+            let t = tab.lf_task[j];
+            let off = tab.task_offset[t];
+            let kt = tab.task_card[t];
+            if !self.touched[t] {
+                self.task_score[off..=off + kt].iter_mut().for_each(|x| *x = 0.0);
+                self.touched[t] = true;
+            }
+            for u in 0..kt {
+                self.task_score[off + u] += sc.d_wrong[j];
+            }
+            self.task_score[off + usize::from(v)] += sc.d_correct[j] - sc.d_wrong[j];
+            self.task_score[off + kt] += sc.d_off[j];
+        }
+        for y in 0..tab.k {
+            let mut s = sc.base[y];
+            for t in 0..tab.n_tasks {
+                if self.touched[t] {
+                    let yt = tab.y_t(y, t);
+                    let idx = if yt == NULL { tab.task_card[t] } else { usize::from(yt) };
+                    s += self.task_score[tab.task_offset[t] + idx];
+                }
+            }
+            self.score[y] = s;
+        }
+        let lse = log_sum_exp(&self.score);
+        self.score.iter_mut().for_each(|s| *s = (*s - lse).exp());
+        lse
+    }
+
+    /// Posterior marginals of the touched tasks, from `self.score`.
+    fn marginals(&mut self, tab: &Tables) {
+        for t in 0..tab.n_tasks {
+            if self.touched[t] {
+                let off = tab.task_offset[t];
+                self.marg[off..=off + tab.task_card[t]].iter_mut().for_each(|x| *x = 0.0);
+            }
+        }
+        for y in 0..tab.k {
+            let q = self.score[y];
+            for t in 0..tab.n_tasks {
+                if self.touched[t] {
+                    let yt = tab.y_t(y, t);
+                    let idx = if yt == NULL { tab.task_card[t] } else { usize::from(yt) };
+                    self.marg[tab.task_offset[t] + idx] += q;
+                }
+            }
+        }
+    }
+}
+
+fn e_step(tab: &Tables, sc: &Scores, pats: &Patterns) -> Stats {
+    let m = tab.lf_task.len();
+    (0..pats.len())
+        .into_par_iter()
+        .with_min_len(256)
+        .fold(
+            || (Stats::zeros(tab.k, m), Row::new(tab)),
+            |(mut st, mut row), p| {
+                let (lfs, labels) = pats.pattern(p);
+                let c = pats.counts()[p];
+                let lse = row.posterior(tab, sc, lfs, labels);
+                st.log_lik += c * (lse - sc.log_norm);
+                for (y, q) in row.score.iter().enumerate() {
+                    st.mass[y] += c * q;
+                }
+                if !lfs.is_empty() {
+                    row.marginals(tab);
+                    for (&j, &v) in lfs.iter().zip(labels) {
+                        let j = j as usize;
+                        let t = tab.lf_task[j];
+                        let off = tab.task_offset[t];
+                        let kt = tab.task_card[t];
+                        let cor = row.marg[off + usize::from(v)];
+                        let null = row.marg[off + kt];
+                        st.correct[j] += c * cor;
+                        st.off[j] += c * null;
+                        st.wrong[j] += c * (1.0 - cor - null).max(0.0);
+                    }
+                }
+                (st, row)
+            },
+        )
+        .map(|(st, _)| st)
+        .reduce(|| Stats::zeros(tab.k, m), Stats::merge)
+}
+
+/// A fitted hierarchical generative label model.
+#[derive(Debug, Clone)]
+pub struct FittedHierarchical {
+    graph: Arc<TaskGraph>,
+    lfs: Vec<LfInfo>,
+    tables: Tables,
+    params: Params,
+    report: FitReport,
+}
+
+impl FittedHierarchical {
+    /// Learned per-LF propensity `P(vote | y_t ≠ ∅)`.
+    pub fn lf_propensities(&self) -> Vec<f64> {
+        match &self.params {
+            Params::Paper { theta_lab, theta_acc } => (0..theta_lab.len())
+                .map(|j| {
+                    let k = self.tables.lf_card[j] as f64;
+                    let fire = (theta_lab[j] + theta_acc[j]).exp() + (k - 1.0) * (theta_lab[j] - theta_acc[j]).exp();
+                    fire / (1.0 + fire)
+                })
+                .collect(),
+            Params::Extended { abstain, .. } => abstain.iter().map(|a| 1.0 - a).collect(),
+        }
+    }
+
+    /// Learned per-LF off-task firing propensity `P(vote | y_t = ∅)` (extended form; the paper's
+    /// form fixes it at `k_t/(k_t+1)`).
+    pub fn lf_off_task_propensities(&self) -> Vec<f64> {
+        match &self.params {
+            Params::Paper { .. } => self.tables.lf_card.iter().map(|&k| k as f64 / (k as f64 + 1.0)).collect(),
+            Params::Extended { off, .. } => off.clone(),
+        }
+    }
+
+    /// The prior over end labels the model uses.
+    pub fn class_prior(&self) -> Vec<f64> {
+        match &self.params {
+            Params::Paper { theta_lab, theta_acc } => {
+                paper_log_prior(&self.tables, theta_lab, theta_acc).0.iter().map(|x| x.exp()).collect()
+            }
+            Params::Extended { log_prior, .. } => log_prior.iter().map(|x| x.exp()).collect(),
+        }
+    }
+
+    /// Mean log marginal likelihood of the votes of `matrix` under the model.
+    pub fn mean_log_likelihood(&self, matrix: &LabelMatrix) -> Result<f64, LabelModelError> {
+        check_compatible(&self.graph, &self.lfs, matrix)?;
+        let pats = Patterns::new(matrix);
+        let st = e_step(&self.tables, &self.params.scores(&self.tables), &pats);
+        Ok(st.log_lik / matrix.n_items() as f64)
+    }
+}
+
+impl FittedLabelModel for FittedHierarchical {
+    fn predict_proba(&self, matrix: &LabelMatrix) -> Result<ProbLabels, LabelModelError> {
+        check_compatible(&self.graph, &self.lfs, matrix)?;
+        let pats = Patterns::new(matrix);
+        let sc = self.params.scores(&self.tables);
+        let tab = &self.tables;
+        let k = tab.k;
+        let mut per_pattern = vec![0.0; pats.len() * k];
+        per_pattern.par_chunks_mut(512 * k).enumerate().for_each(|(c, block)| {
+            let mut row = Row::new(tab);
+            for (r, out) in block.chunks_mut(k).enumerate() {
+                let (lfs, labels) = pats.pattern(c * 512 + r);
+                row.posterior(tab, &sc, lfs, labels);
+                out.copy_from_slice(&row.score);
+            }
+        });
+        let mut end = Array2::<f64>::zeros((matrix.n_items(), tab.k));
+        for (mut out, &p) in end.outer_iter_mut().zip(pats.row_pattern()) {
+            let p = p as usize;
+            out.iter_mut().zip(&per_pattern[p * k..(p + 1) * k]).for_each(|(o, q)| *o = *q);
+        }
+        Ok(ProbLabels::new(self.graph.clone(), end))
+    }
+
+    fn lf_accuracies(&self) -> Option<Vec<f64>> {
+        Some(self.params.accuracies(&self.tables))
+    }
+
+    fn fit_report(&self) -> &FitReport {
+        &self.report
+    }
+}
+
+impl LabelModel for Hierarchical {
+    type Fitted = FittedHierarchical;
+
+    fn fit(&self, matrix: &LabelMatrix) -> Result<FittedHierarchical, LabelModelError> {
+        self.check(matrix)?;
+        let start = Instant::now();
+        let tab = Tables::new(matrix.graph(), matrix.lfs());
+        let pats = Patterns::new(matrix);
+        let n = matrix.n_items() as f64;
+        let m = matrix.n_lfs();
+        let mut rate = vec![0.0; m];
+        for (p, &c) in pats.counts().iter().enumerate() {
+            for &j in pats.pattern(p).0 {
+                rate[j as usize] += c / n;
+            }
+        }
+        let bar = if self.progress && matrix.n_items() >= 100_000 {
+            let bar = ProgressBar::new(self.n_epochs as u64);
+            bar.set_style(
+                ProgressStyle::with_template("fitting label model {bar:40} epoch {pos}/{len} loss {msg}")
+                    .unwrap_or_else(|_| ProgressStyle::default_bar()),
+            );
+            bar
+        } else {
+            ProgressBar::hidden()
+        };
+        let (params, loss, converged) = match self.form {
+            ModelForm::Extended => self.fit_em(&tab, &pats, &rate, n, &bar)?,
+            ModelForm::Paper => self.fit_paper(&tab, &pats, &rate, n, &bar)?,
+        };
+        bar.finish_and_clear();
+        let report = FitReport {
+            model: match self.form {
+                ModelForm::Extended => "hierarchical".into(),
+                ModelForm::Paper => "hierarchical_paper".into(),
+            },
+            n_items: matrix.n_items(),
+            n_patterns: pats.len(),
+            n_epochs: loss.len(),
+            converged,
+            loss,
+            seconds: start.elapsed().as_secs_f64(),
+        };
+        Ok(FittedHierarchical {
+            graph: matrix.graph_arc().clone(),
+            lfs: matrix.lfs().to_vec(),
+            tables: tab,
+            params,
+            report,
+        })
+    }
+}
+
+type FitOut = (Params, Vec<f64>, bool);
+
+impl Hierarchical {
+    fn fit_em(
+        &self,
+        tab: &Tables,
+        pats: &Patterns,
+        rate: &[f64],
+        n: f64,
+        bar: &ProgressBar,
+    ) -> Result<FitOut, LabelModelError> {
+        let m = rate.len();
+        // P(task of j active) under a uniform prior, to turn vote rates into on-task propensities.
+        let p_on: Vec<f64> =
+            (0..m).map(|j| (0..tab.k).filter(|&y| tab.on(y, j)).count() as f64 / tab.k as f64).collect();
+        let fixed_prior = match &self.class_balance {
+            ClassBalance::Learned => None,
+            ClassBalance::Uniform => Some(vec![-(tab.k as f64).ln(); tab.k]),
+            ClassBalance::Given(p) => Some(p.iter().map(|x| x.ln()).collect()),
+        };
+        let mut abstain = Vec::with_capacity(m);
+        let mut correct = Vec::with_capacity(m);
+        let mut wrong = Vec::with_capacity(m);
+        for j in 0..m {
+            let fire = (rate[j] / p_on[j].max(1e-12)).clamp(0.01, 0.95);
+            let k = tab.lf_card[j] as f64;
+            abstain.push(1.0 - fire);
+            correct.push(fire * self.init_accuracy);
+            wrong.push(fire * (1.0 - self.init_accuracy) / (k - 1.0));
+        }
+        let off = rate.iter().map(|r| (0.1 * r).clamp(1e-4, 0.5)).collect();
+        let log_prior = fixed_prior.clone().unwrap_or_else(|| vec![-(tab.k as f64).ln(); tab.k]);
+        let mut params = Params::Extended { log_prior, abstain, correct, wrong, off };
+        let s = self.smoothing;
+        let mut loss = Vec::new();
+        let mut converged = false;
+        for epoch in 0..self.n_epochs {
+            let st = e_step(tab, &params.scores(tab), pats);
+            let l = -st.log_lik / n;
+            if !l.is_finite() {
+                return Err(LabelModelError::Diverged { epoch, loss: l, hint: "raise `smoothing`" });
+            }
+            bar.set_position(epoch as u64 + 1);
+            bar.set_message(format!("{l:.6}"));
+            let done = loss.last().is_some_and(|&prev: &f64| prev - l < self.tol);
+            loss.push(l);
+            // M-step.
+            let Params::Extended { log_prior, abstain, correct, wrong, off } = &mut params else {
+                unreachable!("EM runs on the extended form")
+            };
+            for j in 0..m {
+                let k = tab.lf_card[j] as f64;
+                let n_on: f64 = (0..tab.k).filter(|&y| tab.on(y, j)).map(|y| st.mass[y]).sum();
+                let n_off = (n - n_on).max(0.0);
+                let a = (n_on - st.correct[j] - st.wrong[j]).max(0.0);
+                let total = (n_on + 3.0 * s).max(MIN_PROB);
+                abstain[j] = ((a + s) / total).max(MIN_PROB);
+                correct[j] = ((st.correct[j] + s) / total).max(MIN_PROB);
+                wrong[j] = ((st.wrong[j] + s) / total / (k - 1.0)).max(MIN_PROB);
+                off[j] = ((st.off[j] + s) / (n_off + 2.0 * s).max(MIN_PROB)).clamp(1e-9, 1.0 - 1e-9);
+            }
+            if fixed_prior.is_none() {
+                let total = n + tab.k as f64 * s;
+                for (lp, mass) in log_prior.iter_mut().zip(&st.mass) {
+                    *lp = ((mass + s) / total).max(MIN_PROB).ln();
+                }
+            }
+            if !params.is_finite() {
+                return Err(LabelModelError::Diverged { epoch, loss: l, hint: "raise `smoothing`" });
+            }
+            if done {
+                converged = true;
+                break;
+            }
+        }
+        Ok((params, loss, converged))
+    }
+
+    fn fit_paper(
+        &self,
+        tab: &Tables,
+        pats: &Patterns,
+        rate: &[f64],
+        n: f64,
+        bar: &ProgressBar,
+    ) -> Result<FitOut, LabelModelError> {
+        let m = rate.len();
+        let theta_acc0: Vec<f64> = (0..m).map(|j| acc_to_theta(self.init_accuracy, tab.lf_card[j])).collect();
+        let theta_lab0: Vec<f64> = (0..m)
+            .map(|j| {
+                let p = rate[j].clamp(0.01, 0.95);
+                let k = tab.lf_card[j] as f64;
+                let s = theta_acc0[j].exp() + (k - 1.0) * (-theta_acc0[j]).exp();
+                (p / ((1.0 - p) * s)).ln()
+            })
+            .collect();
+        let mut x: Vec<f64> = theta_lab0.iter().chain(&theta_acc0).copied().collect();
+        let x0 = x.clone();
+        let (mut m1, mut m2) = (vec![0.0; 2 * m], vec![0.0; 2 * m]);
+        let (b1, b2, eps) = (0.9f64, 0.999f64, 1e-8);
+        let mut loss = Vec::new();
+        let mut converged = false;
+        for epoch in 0..self.n_epochs {
+            let params = Params::Paper { theta_lab: x[..m].to_vec(), theta_acc: x[m..].to_vec() };
+            let (l, grad) = paper_loss_grad(tab, pats, &params, n, self.l2, &x0);
+            if !l.is_finite() || grad.iter().any(|g| !g.is_finite()) {
+                return Err(LabelModelError::Diverged { epoch, loss: l, hint: "lower `lr` or raise `l2`" });
+            }
+            bar.set_position(epoch as u64 + 1);
+            bar.set_message(format!("{l:.6}"));
+            let done = loss.last().is_some_and(|&prev: &f64| (prev - l).abs() < self.tol);
+            loss.push(l);
+            if done {
+                converged = true;
+                break;
+            }
+            let t = epoch as i32 + 1;
+            for i in 0..2 * m {
+                m1[i] = b1 * m1[i] + (1.0 - b1) * grad[i];
+                m2[i] = b2 * m2[i] + (1.0 - b2) * grad[i] * grad[i];
+                let mh = m1[i] / (1.0 - b1.powi(t));
+                let vh = m2[i] / (1.0 - b2.powi(t));
+                x[i] -= self.lr * mh / (vh.sqrt() + eps);
+            }
+        }
+        Ok((Params::Paper { theta_lab: x[..m].to_vec(), theta_acc: x[m..].to_vec() }, loss, converged))
+    }
+}
+
+/// Loss (mean negative log marginal likelihood + `l2/2 ‖x − x0‖²`) of the paper form, and its
+/// gradient with respect to `(θ_lab, θ_acc)`: `E_model[h] − E_posterior[h]` (per item) plus the
+/// penalty's.
+fn paper_loss_grad(tab: &Tables, pats: &Patterns, params: &Params, n: f64, l2: f64, x0: &[f64]) -> (f64, Vec<f64>) {
+    let Params::Paper { theta_lab, theta_acc } = params else { unreachable!("paper form parameters") };
+    let m = theta_lab.len();
+    let st = e_step(tab, &params.scores(tab), pats);
+    let (log_prior, _) = paper_log_prior(tab, theta_lab, theta_acc);
+    let mut grad = vec![0.0; 2 * m];
+    let mut penalty = 0.0;
+    for j in 0..m {
+        let k = tab.lf_card[j] as f64;
+        let c = (theta_lab[j] + theta_acc[j]).exp();
+        let w = (k - 1.0) * (theta_lab[j] - theta_acc[j]).exp();
+        let z = 1.0 + c + w;
+        let p_on: f64 = (0..tab.k).filter(|&y| tab.on(y, j)).map(|y| log_prior[y].exp()).sum();
+        let model_lab = p_on * (c + w) / z;
+        let model_acc = p_on * (c - w) / z;
+        let post_lab = (st.correct[j] + st.wrong[j]) / n;
+        let post_acc = (st.correct[j] - st.wrong[j]) / n;
+        let x = [theta_lab[j], theta_acc[j]];
+        let (dl, da) = (x[0] - x0[j], x[1] - x0[m + j]);
+        penalty += 0.5 * l2 * (dl * dl + da * da);
+        grad[j] = model_lab - post_lab + l2 * dl;
+        grad[m + j] = model_acc - post_acc + l2 * da;
+    }
+    (-st.log_lik / n + penalty, grad)
+}
+
+#[cfg(test)]
+mod tests {
+    use ndarray::array;
+
+    use super::*;
+    use crate::schema::TaskDef;
+
+    fn tree_matrix() -> LabelMatrix {
+        let graph = Arc::new(
+            TaskGraph::new(vec![
+                TaskDef::new("Topic", ["corporate", "markets"]),
+                TaskDef::new("Corporate", ["performance", "funding"]).with_parent(0, 0),
+                TaskDef::new("Markets", ["money", "commodity", "other"]).with_parent(0, 1),
+            ])
+            .unwrap(),
+        );
+        let lfs = vec![
+            LfInfo { name: "t1".into(), task: 0 },
+            LfInfo { name: "t2".into(), task: 0 },
+            LfInfo { name: "c".into(), task: 1 },
+            LfInfo { name: "m".into(), task: 2 },
+        ];
+        let dense = array![[0i16, 0, 1, -1], [1, -1, -1, 2], [0, 1, 0, 0], [-1, -1, -1, 1], [1, 1, -1, -1]];
+        LabelMatrix::from_dense(graph, lfs, dense.view()).unwrap()
+    }
+
+    /// The paper-form gradient matches central finite differences of the loss.
+    #[test]
+    fn paper_gradient_matches_finite_differences() {
+        let mat = tree_matrix();
+        let tab = Tables::new(mat.graph(), mat.lfs());
+        let pats = Patterns::new(&mat);
+        let n = mat.n_items() as f64;
+        let x: Vec<f64> = vec![0.3, -0.2, 0.1, 0.5, 0.8, 0.4, 1.1, -0.3];
+        let x0 = vec![0.1; 8];
+        let at = |x: &[f64]| {
+            let p = Params::Paper { theta_lab: x[..4].to_vec(), theta_acc: x[4..].to_vec() };
+            paper_loss_grad(&tab, &pats, &p, n, 0.3, &x0)
+        };
+        let (_, grad) = at(&x);
+        for i in 0..8 {
+            let h = 1e-6;
+            let (mut xp, mut xm) = (x.clone(), x.clone());
+            xp[i] += h;
+            xm[i] -= h;
+            let fd = (at(&xp).0 - at(&xm).0) / (2.0 * h);
+            assert!((fd - grad[i]).abs() < 1e-6, "coordinate {i}: finite difference {fd}, gradient {}", grad[i]);
+        }
+    }
+
+    /// The paper-form likelihood by brute force: p(λ) = Σ_y exp(θᵀh(λ, y)) / Σ_{y, λ'} exp(θᵀh(λ', y)).
+    #[test]
+    fn paper_likelihood_matches_brute_force_enumeration() {
+        let mat = tree_matrix();
+        let tab = Tables::new(mat.graph(), mat.lfs());
+        let theta_lab = vec![0.3, -0.2, 0.1, 0.5];
+        let theta_acc = vec![0.8, 0.4, 1.1, -0.3];
+        let card = [2usize, 2, 2, 3];
+        let g = mat.graph();
+        let score = |lam: &[i64], y: usize| -> f64 {
+            (0..4)
+                .map(|j| {
+                    let yt = g.feasible(y)[mat.lf_task(j)];
+                    match (yt, lam[j]) {
+                        (Some(v), l) if l >= 0 => {
+                            theta_lab[j] + if l == i64::from(v) { theta_acc[j] } else { -theta_acc[j] }
+                        }
+                        _ => 0.0,
+                    }
+                })
+                .sum()
+        };
+        // Partition function by enumerating every λ' and y.
+        let mut z = 0.0;
+        let mut lam = vec![-1i64; 4];
+        loop {
+            z += (0..g.n_end_labels()).map(|y| score(&lam, y).exp()).sum::<f64>();
+            let mut j = 0;
+            while j < 4 {
+                lam[j] += 1;
+                if lam[j] < card[j] as i64 {
+                    break;
+                }
+                lam[j] = -1;
+                j += 1;
+            }
+            if j == 4 {
+                break;
+            }
+        }
+        let dense = mat.to_dense();
+        let brute: f64 = dense
+            .outer_iter()
+            .map(|row| {
+                let lam: Vec<i64> = row.iter().map(|&v| i64::from(v)).collect();
+                ((0..g.n_end_labels()).map(|y| score(&lam, y).exp()).sum::<f64>() / z).ln()
+            })
+            .sum::<f64>()
+            / 5.0;
+        let params = Params::Paper { theta_lab, theta_acc };
+        let st = e_step(&tab, &params.scores(&tab), &Patterns::new(&mat));
+        assert!((st.log_lik / 5.0 - brute).abs() < 1e-10, "{} vs {brute}", st.log_lik / 5.0);
+    }
+
+    #[test]
+    fn em_never_decreases_the_likelihood() {
+        let mat = tree_matrix();
+        let fit = Hierarchical { n_epochs: 50, tol: 0.0, smoothing: 0.0, ..Hierarchical::default() }.fit(&mat).unwrap();
+        let loss = &fit.fit_report().loss;
+        assert!(loss.windows(2).all(|w| w[1] <= w[0] + 1e-9), "{loss:?}");
+    }
+
+    #[test]
+    fn soft_mv_is_a_weighted_vote() {
+        let mat = tree_matrix();
+        let p = Hierarchical::default().soft_mv(&mat).unwrap().predict_proba(&mat).unwrap();
+        let topic = p.task_marginals(0);
+        assert!(topic[[0, 0]] > 0.75); // two corporate votes and a consistent child vote
+        assert!(topic[[1, 1]] > 0.75);
+        for row in p.end_labels().outer_iter() {
+            assert!((row.sum() - 1.0).abs() < 1e-12);
+        }
+    }
+
+    #[test]
+    fn bad_settings_are_errors() {
+        let mat = tree_matrix();
+        let err = Hierarchical { init_accuracy: 1.0, ..Hierarchical::default() }.fit(&mat).unwrap_err();
+        assert!(err.to_string().contains("init_accuracy"), "{err}");
+        let err = Hierarchical { class_balance: ClassBalance::Given(vec![0.5, 0.5]), ..Hierarchical::default() }
+            .fit(&mat)
+            .unwrap_err();
+        assert!(matches!(err, LabelModelError::ClassBalance { expected: 5, .. }));
+    }
+}

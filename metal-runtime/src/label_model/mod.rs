@@ -1,0 +1,104 @@
+//! Label models: learn how accurate each LF is from the label matrix alone, and turn the votes into
+//! probabilistic labels.
+//!
+//! Every model follows the same two-type pattern: a configuration implementing [`LabelModel`]
+//! (`fit`) and the fitted model implementing [`FittedLabelModel`] (`predict_proba`, `predict`), so
+//! an unfitted model cannot predict.
+//!
+//! - [`MajorityVote`]: hierarchical majority vote ("Hard MV"), flat majority vote on one task.
+//! - [`Hierarchical`]: the generative model of the paper (§3), fit by maximum marginal likelihood
+//!   with exact inference over the feasible set, in the paper's exact form or extended with a
+//!   class prior and off-task firing propensities; "Soft MV" is its prediction at fixed weights.
+//!
+//! ```
+//! use std::sync::Arc;
+//! use metal_runtime::label_model::{FittedLabelModel, Hierarchical, LabelModel};
+//! use metal_runtime::prelude::*;
+//!
+//! # fn main() -> metal_runtime::Result<()> {
+//! let graph = Arc::new(TaskGraph::flat("Sentiment", ["negative", "positive"])?);
+//! let lfs = (0..3).map(|j| LfInfo { name: format!("lf{j}"), task: 0 }).collect();
+//! let dense = ndarray::array![[1i16, 1, -1], [0, 0, 1], [1, -1, 1], [0, 0, 0]];
+//! let matrix = LabelMatrix::from_dense(graph, lfs, dense.view())?;
+//! let model = Hierarchical::default().fit(&matrix)?;
+//! let probs = model.predict_proba(&matrix)?;
+//! assert!(probs.end_labels()[[0, 1]] > 0.5);
+//! # Ok(()) }
+//! ```
+
+mod hier;
+mod mv;
+mod patterns;
+mod probs;
+
+use serde::Serialize;
+
+use crate::error::LabelModelError;
+use crate::label_matrix::{LabelMatrix, LfInfo};
+use crate::schema::TaskGraph;
+
+pub use hier::{ClassBalance, FittedHierarchical, Hierarchical, ModelForm};
+pub use mv::{FittedMajorityVote, MajorityVote};
+pub use patterns::Patterns;
+pub use probs::ProbLabels;
+
+/// A label model configuration that can be fit to a label matrix.
+pub trait LabelModel {
+    /// The fitted model.
+    type Fitted: FittedLabelModel;
+
+    /// Learns the model's parameters from `matrix` (no gold labels).
+    fn fit(&self, matrix: &LabelMatrix) -> Result<Self::Fitted, LabelModelError>;
+}
+
+/// A fitted label model.
+pub trait FittedLabelModel {
+    /// The distribution over end labels of every item of `matrix` (which must have the schema and
+    /// LFs the model was fit on).
+    fn predict_proba(&self, matrix: &LabelMatrix) -> Result<ProbLabels, LabelModelError>;
+
+    /// The most probable end label of every item, ties broken at random with `seed`.
+    fn predict(&self, matrix: &LabelMatrix, seed: u64) -> Result<Vec<usize>, LabelModelError> {
+        Ok(self.predict_proba(matrix)?.argmax(seed))
+    }
+
+    /// Learned per-LF accuracy `P(vote = y_t | vote, y_t ≠ ∅)`, when the model has one.
+    fn lf_accuracies(&self) -> Option<Vec<f64>> {
+        None
+    }
+
+    /// What the fit did.
+    fn fit_report(&self) -> &FitReport;
+}
+
+/// What a fit did: loss per epoch, iterations, time.
+#[derive(Debug, Clone, PartialEq, Serialize, Default)]
+pub struct FitReport {
+    /// The model's name.
+    pub model: String,
+    /// Items the model was fit on.
+    pub n_items: usize,
+    /// Distinct vote patterns among them.
+    pub n_patterns: usize,
+    /// Iterations run.
+    pub n_epochs: usize,
+    /// Whether the stopping tolerance was reached before the epoch limit.
+    pub converged: bool,
+    /// Loss (mean negative log marginal likelihood, plus regularization) after each epoch.
+    pub loss: Vec<f64>,
+    /// Wall time of the fit in seconds.
+    pub seconds: f64,
+}
+
+/// Checks that `matrix` has the schema and LFs a model was fit on.
+pub(crate) fn check_compatible(graph: &TaskGraph, lfs: &[LfInfo], matrix: &LabelMatrix) -> Result<(), LabelModelError> {
+    if matrix.graph() != graph {
+        return Err(LabelModelError::IncompatibleMatrix { what: "the task schema differs from the one fit on".into() });
+    }
+    if matrix.lfs() != lfs {
+        return Err(LabelModelError::IncompatibleMatrix {
+            what: format!("the LFs differ from the ones fit on ({} LFs now, {} when fit)", matrix.n_lfs(), lfs.len()),
+        });
+    }
+    Ok(())
+}
