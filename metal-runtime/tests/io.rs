@@ -73,7 +73,13 @@ fn assert_names(err: &IoError, path: &Path, what: &str) {
 
 /// Writes a version 1.0 `.npy` file with the given header fields and raw data bytes.
 fn write_raw_npy(path: &Path, descr: &str, shape: &str, data: &[u8]) {
-    let mut header = format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': {shape}, }}");
+    write_raw_npy_order(path, descr, false, shape, data)
+}
+
+/// Like [`write_raw_npy`], with the given `fortran_order`.
+fn write_raw_npy_order(path: &Path, descr: &str, fortran: bool, shape: &str, data: &[u8]) {
+    let order = if fortran { "True" } else { "False" };
+    let mut header = format!("{{'descr': '{descr}', 'fortran_order': {order}, 'shape': {shape}, }}");
     while (10 + header.len() + 1) % 64 != 0 {
         header.push(' ');
     }
@@ -99,6 +105,34 @@ fn numpy_files_of_every_integer_dtype_and_order_read_the_same() -> TestResult {
     assert_eq!(npy::read_int_2d(data("npy/L_int32_fortran.npy"))?, small_dense().mapv(i64::from));
     assert_eq!(npy::read_labels_1d(data("npy/L_1d.npy"))?, vec![-1, 2, -1, 1]);
     assert_eq!(npy::read_probs(data("npy/probs.npy"))?, array![[0.25, 0.75], [1.0, 0.0], [0.5, 0.5]]);
+    Ok(())
+}
+
+#[test]
+fn fortran_order_matches_c_order() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    // A 50 × 7 matrix with labels 0..3 and about half abstains, from a fixed linear congruence.
+    let (n, m) = (50, 7);
+    let mut state = 12345u32;
+    let dense = Array2::from_shape_fn((n, m), |_| {
+        state = state.wrapping_mul(1_103_515_245).wrapping_add(12345);
+        let r = (state >> 16) % 8;
+        if r < 4 {
+            -1i64
+        } else {
+            i64::from(r - 4)
+        }
+    });
+    let c_path = dir.path().join("c.npy");
+    npy::write_int_2d(&c_path, dense.view())?;
+    let f_path = dir.path().join("f.npy");
+    let column_major: Vec<u8> = dense.t().iter().flat_map(|&v| v.to_le_bytes()).collect();
+    write_raw_npy_order(&f_path, "<i8", true, &format!("({n}, {m})"), &column_major);
+    let from_c = npy::read_label_matrix(&c_path, flat(4), lfs(m))?;
+    let from_f = npy::read_label_matrix(&f_path, flat(4), lfs(m))?;
+    assert_eq!(from_c.to_dense().mapv(i64::from), dense);
+    assert_eq!(from_f, from_c);
+    assert_eq!(npy::read_int_2d(&f_path)?, dense);
     Ok(())
 }
 

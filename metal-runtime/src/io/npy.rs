@@ -10,7 +10,7 @@
 //! (non-structured) dtypes, no pickled objects.
 
 use std::fs::File;
-use std::io::{self, BufReader, Read, Write};
+use std::io::{self, BufReader, Read, Seek, SeekFrom, Write};
 use std::path::Path;
 use std::sync::Arc;
 
@@ -60,20 +60,53 @@ impl Dtype {
     fn is_int(self) -> bool {
         self != Dtype::F64
     }
+}
 
-    /// Decodes one integer element; `bytes` holds exactly `self.size()` bytes.
-    fn int(self, bytes: &[u8]) -> i64 {
-        match self {
-            Dtype::I8 => i64::from(bytes[0] as i8),
-            Dtype::I16 => i64::from(i16::from_le_bytes([bytes[0], bytes[1]])),
-            Dtype::I32 => i64::from(i32::from_le_bytes([bytes[0], bytes[1], bytes[2], bytes[3]])),
-            Dtype::I64 | Dtype::F64 => {
-                let mut b = [0; 8];
-                b.copy_from_slice(&bytes[..8]);
-                i64::from_le_bytes(b)
+/// A little-endian element type, decoded without a per-element dtype dispatch.
+trait Element: Copy {
+    /// Bytes per element.
+    const SIZE: usize;
+    /// Decodes one element from exactly `SIZE` bytes.
+    fn decode(bytes: &[u8]) -> Self;
+}
+
+macro_rules! element {
+    ($($t:ty),*) => {$(
+        impl Element for $t {
+            const SIZE: usize = std::mem::size_of::<$t>();
+            #[inline]
+            fn decode(bytes: &[u8]) -> Self {
+                let mut b = [0; std::mem::size_of::<$t>()];
+                b.copy_from_slice(bytes);
+                <$t>::from_le_bytes(b)
             }
         }
-    }
+    )*};
+}
+element!(i8, i16, i32, i64, f64);
+
+/// Calls `$body` with `$e` bound to the Rust type of integer dtype `$dtype`.
+macro_rules! with_int_type {
+    ($dtype:expr, $e:ident => $body:expr) => {
+        match $dtype {
+            Dtype::I8 => {
+                type $e = i8;
+                $body
+            }
+            Dtype::I16 => {
+                type $e = i16;
+                $body
+            }
+            Dtype::I32 => {
+                type $e = i32;
+                $body
+            }
+            Dtype::I64 | Dtype::F64 => {
+                type $e = i64;
+                $body
+            }
+        }
+    };
 }
 
 /// The parsed header of an `.npy` file.
@@ -94,6 +127,7 @@ impl Header {
 struct NpyReader<'p> {
     path: &'p Path,
     header: Header,
+    data_offset: u64,
     reader: BufReader<File>,
 }
 
@@ -133,7 +167,7 @@ impl<'p> NpyReader<'p> {
                 ),
             ));
         }
-        Ok(NpyReader { path, header, reader })
+        Ok(NpyReader { path, header, data_offset, reader })
     }
 
     /// Fills `buf` from the data, reporting a short read as truncation.
@@ -147,22 +181,41 @@ impl<'p> NpyReader<'p> {
         })
     }
 
-    /// Calls `f(index, bytes)` for each element in file order, reading in chunks.
-    fn for_each_element(&mut self, mut f: impl FnMut(usize, &[u8]) -> Result<(), IoError>) -> Result<(), IoError> {
-        let size = self.header.dtype.size();
+    /// Calls `f(index, value)` for each element in file order, reading in chunks.
+    fn for_each<E: Element>(&mut self, mut f: impl FnMut(usize, E) -> Result<(), IoError>) -> Result<(), IoError> {
         let total = self.header.n_elements().unwrap_or(0);
-        let mut buf = vec![0u8; (BUF_SIZE / size).max(1) * size];
+        let per_chunk = (BUF_SIZE / E::SIZE).max(1);
+        let mut buf = vec![0u8; per_chunk * E::SIZE];
         let mut done = 0;
         while done < total {
-            let n = (total - done).min(buf.len() / size);
-            let chunk = &mut buf[..n * size];
+            let n = (total - done).min(per_chunk);
+            let chunk = &mut buf[..n * E::SIZE];
             self.read_exact(chunk)?;
-            for (k, bytes) in chunk.chunks_exact(size).enumerate() {
-                f(done + k, bytes)?;
+            for (k, bytes) in chunk.chunks_exact(E::SIZE).enumerate() {
+                f(done + k, E::decode(bytes))?;
             }
             done += n;
         }
         Ok(())
+    }
+
+    /// Goes back to the first element.
+    fn rewind(&mut self) -> Result<(), IoError> {
+        self.reader.seek(SeekFrom::Start(self.data_offset)).map(drop).map_err(os_error(self.path))
+    }
+
+    /// All integer elements, in file order, widened to `i64`.
+    fn read_all_ints(&mut self) -> Result<Vec<i64>, IoError> {
+        let mut out = Vec::with_capacity(self.header.n_elements().unwrap_or(0));
+        with_int_type!(self.header.dtype, E => self.push_ints::<E>(&mut out))?;
+        Ok(out)
+    }
+
+    fn push_ints<E: Element + Into<i64>>(&mut self, out: &mut Vec<i64>) -> Result<(), IoError> {
+        self.for_each(|_, v: E| {
+            out.push(v.into());
+            Ok(())
+        })
     }
 }
 
@@ -407,55 +460,93 @@ pub fn read_label_matrix(
     if u32::try_from(m).is_err() {
         return Err(malformed(path, format!("{m} columns are more than a label matrix can index")));
     }
-    let dtype = npy.header.dtype;
-    let check = |item: usize, lf: usize, value: i64| check_dense_vote(&graph, &lfs, item, lf, value).map_err(lm_error);
+    let csr = with_int_type!(npy.header.dtype, E => read_csr::<E>(&mut npy, &graph, &lfs, n, m))?;
+    let (indptr, lf_idx, labels) = csr;
+    Ok(LabelMatrix::from_csr_unchecked(graph, lfs, indptr, lf_idx, labels))
+}
 
+/// CSR parts `(indptr, lf, label)` of a label matrix.
+type Csr = (Vec<usize>, Vec<u32>, Vec<u16>);
+
+/// Reads an n × m label matrix of element type `E` into CSR parts, checking every vote.
+fn read_csr<E: Element + Into<i64>>(
+    npy: &mut NpyReader<'_>,
+    graph: &TaskGraph,
+    lfs: &[LfInfo],
+    n: usize,
+    m: usize,
+) -> Result<Csr, IoError> {
+    let path = npy.path;
+    let check = |item: usize, lf: usize, value: i64| {
+        check_dense_vote(graph, lfs, item, lf, value).map_err(|source| IoError::LabelMatrix {
+            path: path.to_path_buf(),
+            line: None,
+            source,
+        })
+    };
     let mut indptr = Vec::with_capacity(n + 1);
     indptr.push(0);
-    let (mut lf_idx, mut labels) = (Vec::new(), Vec::new());
     if !npy.header.fortran_order || n <= 1 || m <= 1 {
         // Row-major (or a single row or column, whose two orders coincide): one row at a time.
-        let size = dtype.size();
-        let mut row = vec![0u8; m * size];
+        let (mut lf_idx, mut labels) = (Vec::new(), Vec::new());
+        let mut row = vec![0u8; m * E::SIZE];
         for i in 0..n {
             npy.read_exact(&mut row)?;
-            for (j, bytes) in row.chunks_exact(size).enumerate() {
-                if let Some(label) = check(i, j, dtype.int(bytes))? {
+            for (j, bytes) in row.chunks_exact(E::SIZE).enumerate() {
+                let value: i64 = E::decode(bytes).into();
+                if value == -1 {
+                    continue;
+                }
+                if let Some(label) = check(i, j, value)? {
                     lf_idx.push(j as u32);
                     labels.push(label);
                 }
             }
             indptr.push(lf_idx.len());
         }
-    } else {
-        // Column-major: collect each column's votes, then bucket them by row. Columns arrive in
-        // LF order, so every row ends up sorted by LF.
-        let mut votes: Vec<(usize, u32, u16)> = Vec::new();
-        npy.for_each_element(|e, bytes| {
-            let (i, j) = (e % n, e / n);
-            if let Some(label) = check(i, j, dtype.int(bytes))? {
-                votes.push((i, j as u32, label));
-            }
-            Ok(())
-        })?;
-        let mut counts = vec![0usize; n + 1];
-        for &(i, _, _) in &votes {
-            counts[i + 1] += 1;
-        }
-        for i in 0..n {
-            counts[i + 1] += counts[i];
-        }
-        indptr.clone_from(&counts);
-        let mut next = counts;
-        lf_idx = vec![0; votes.len()];
-        labels = vec![0; votes.len()];
-        for (i, j, label) in votes {
-            lf_idx[next[i]] = j;
-            labels[next[i]] = label;
-            next[i] += 1;
-        }
+        lf_idx.shrink_to_fit();
+        labels.shrink_to_fit();
+        return Ok((indptr, lf_idx, labels));
     }
-    Ok(LabelMatrix::from_csr_unchecked(graph, lfs, indptr, lf_idx, labels))
+
+    // Column-major, in two passes over the file so that memory stays at the CSR size. Pass 1
+    // checks every value and counts the votes of each row.
+    indptr.resize(n + 1, 0);
+    npy.for_each(|e, v: E| {
+        let value: i64 = v.into();
+        if value != -1 && check(e % n, e / n, value)?.is_some() {
+            indptr[e % n + 1] += 1;
+        }
+        Ok(())
+    })?;
+    for i in 0..n {
+        indptr[i + 1] += indptr[i];
+    }
+    // Pass 2 fills the rows. Columns arrive in LF order, so every row ends up sorted by LF.
+    let n_votes = indptr[n];
+    let (mut lf_idx, mut labels) = (vec![0u32; n_votes], vec![0u16; n_votes]);
+    let mut next = indptr[..n].to_vec();
+    let changed = || malformed(path, "the file changed while it was read");
+    npy.rewind()?;
+    npy.for_each(|e, v: E| {
+        let value: i64 = v.into();
+        if value == -1 {
+            return Ok(());
+        }
+        let (i, j) = (e % n, e / n);
+        let label = check(i, j, value)?.ok_or_else(changed)?;
+        if next[i] >= indptr[i + 1] {
+            return Err(changed());
+        }
+        lf_idx[next[i]] = j as u32;
+        labels[next[i]] = label;
+        next[i] += 1;
+        Ok(())
+    })?;
+    if next.iter().zip(&indptr[1..]).any(|(a, b)| a != b) {
+        return Err(changed());
+    }
+    Ok((indptr, lf_idx, labels))
 }
 
 /// Reads a 1-D integer array (such as a gold label vector) from an `.npy` file.
@@ -463,14 +554,7 @@ pub fn read_label_matrix(
 /// Accepts the same dtypes as [`read_label_matrix`]; values are returned as they are.
 pub fn read_labels_1d(path: impl AsRef<Path>) -> Result<Vec<i64>, IoError> {
     let path = path.as_ref();
-    let mut npy = NpyReader::open(path, 1, Dtype::is_int, INT_DTYPES)?;
-    let dtype = npy.header.dtype;
-    let mut out = Vec::with_capacity(npy.header.shape[0]);
-    npy.for_each_element(|_, bytes| {
-        out.push(dtype.int(bytes));
-        Ok(())
-    })?;
-    Ok(out)
+    NpyReader::open(path, 1, Dtype::is_int, INT_DTYPES)?.read_all_ints()
 }
 
 /// Reads a 2-D integer array from an `.npy` file into a dense array.
@@ -480,12 +564,7 @@ pub fn read_labels_1d(path: impl AsRef<Path>) -> Result<Vec<i64>, IoError> {
 pub fn read_int_2d(path: impl AsRef<Path>) -> Result<Array2<i64>, IoError> {
     let path = path.as_ref();
     let mut npy = NpyReader::open(path, 2, Dtype::is_int, INT_DTYPES)?;
-    let dtype = npy.header.dtype;
-    let mut data = Vec::with_capacity(npy.header.n_elements().unwrap_or(0));
-    npy.for_each_element(|_, bytes| {
-        data.push(dtype.int(bytes));
-        Ok(())
-    })?;
+    let data = npy.read_all_ints()?;
     to_array2(path, &npy.header, data)
 }
 
@@ -494,10 +573,8 @@ pub fn read_probs(path: impl AsRef<Path>) -> Result<Array2<f64>, IoError> {
     let path = path.as_ref();
     let mut npy = NpyReader::open(path, 2, |d| d == Dtype::F64, F64_DTYPE)?;
     let mut data = Vec::with_capacity(npy.header.n_elements().unwrap_or(0));
-    npy.for_each_element(|_, bytes| {
-        let mut b = [0; 8];
-        b.copy_from_slice(bytes);
-        data.push(f64::from_le_bytes(b));
+    npy.for_each(|_, v: f64| {
+        data.push(v);
         Ok(())
     })?;
     to_array2(path, &npy.header, data)
