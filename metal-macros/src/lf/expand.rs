@@ -1,10 +1,9 @@
 //! Generates the proxy struct of a labeling function and its `LabelingFunction` impl; the user's
 //! function is re-emitted untouched.
 
-use proc_macro2::{Span, TokenStream};
+use proc_macro2::{Delimiter, Group, Span, TokenStream};
 use quote::{quote, quote_spanned, ToTokens};
 use syn::ext::IdentExt;
-use syn::spanned::Spanned;
 use syn::{Item, LitStr};
 
 use super::ast::Lf;
@@ -51,8 +50,18 @@ pub(crate) fn labeling_function(args: TokenStream, item: TokenStream) -> TokenSt
         };
         let name = args.name.unwrap_or_else(|| LitStr::new(&ident.unraw().to_string(), ident.span()));
         let x = syn::Ident::new("item", Span::mixed_site());
-        // A return type that does not match the task is reported at the user's return type.
-        let call = quote_spanned!(output.ty.span()=> #ident(#x));
+        // A return type that does not match the task is reported at the user's return type, and
+        // the expected type at the task: the call takes the return type's first and last spans,
+        // the generated return type those of the task.
+        let (first, last) = span_range(output.ty.to_token_stream());
+        let mut callee = ident.clone();
+        callee.set_span(first);
+        let mut args = Group::new(Delimiter::Parenthesis, x.to_token_stream());
+        args.set_span(last);
+        let call = quote!(#callee #args);
+        let (first, last) = span_range(task.clone());
+        let option = quote_spanned!(first=> ::core::option::Option);
+        let task_arg = quote_spanned!(last=> <Self::Task>);
         out.extend(quote! {
             const _: () = {
                 #[automatically_derived]
@@ -61,7 +70,7 @@ pub(crate) fn labeling_function(args: TokenStream, item: TokenStream) -> TokenSt
                     fn name(&self) -> &str {
                         #name
                     }
-                    fn label(&self, #x: &#item_ty) -> ::core::option::Option<Self::Task> {
+                    fn label(&self, #x: &#item_ty) -> #option #task_arg {
                         #call
                     }
                     fn location(&self) -> #private::Location {
@@ -73,6 +82,14 @@ pub(crate) fn labeling_function(args: TokenStream, item: TokenStream) -> TokenSt
     }
     out.extend(cx.into_compile_errors());
     out
+}
+
+/// The spans of the first and the last token of `tokens` (a group counts as one token).
+fn span_range(tokens: TokenStream) -> (Span, Span) {
+    let mut spans = tokens.into_iter().map(|t| t.span());
+    let first = spans.next().unwrap_or_else(Span::call_site);
+    let last = spans.last().unwrap_or(first);
+    (first, last)
 }
 
 fn with_errors(mut item: TokenStream, cx: Ctxt) -> TokenStream {

@@ -43,14 +43,17 @@ pub(crate) fn task_schema(args: TokenStream, item: TokenStream) -> TokenStream {
         }
     };
 
-    let generated = {
+    let (generated, ok) = {
         let schema = Schema::from_module(&cx, &module);
         match check(&cx, &schema) {
-            Some(tree) => generate(&schema, &tree, &krate),
-            None => fallback(&schema, &krate),
+            Some(tree) => (generate(&schema, &tree, &krate), true),
+            None => (fallback(&schema, &krate), false),
         }
     };
     strip_task_attrs(&mut module);
+    if !ok {
+        remove_duplicate_variants(&mut module);
+    }
     if let Some((_, items)) = &mut module.content {
         items.push(Item::Verbatim(generated));
     }
@@ -70,6 +73,22 @@ fn strip_task_attrs(module: &mut ItemMod) {
         for item in items {
             if let Some(attrs) = item_attrs_mut(item) {
                 attrs.retain(|a| !is_task_attr(a));
+            }
+        }
+    }
+}
+
+/// Drops the second and later variants of the same name, which `check` has reported, so that
+/// rustc does not report them again.
+fn remove_duplicate_variants(module: &mut ItemMod) {
+    if let Some((_, items)) = &mut module.content {
+        for item in items {
+            if let Item::Enum(e) = item {
+                let mut seen = std::collections::HashSet::new();
+                e.variants = std::mem::take(&mut e.variants)
+                    .into_pairs()
+                    .filter(|pair| seen.insert(pair.value().ident.unraw().to_string()))
+                    .collect();
             }
         }
     }

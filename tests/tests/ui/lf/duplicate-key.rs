@@ -1,0 +1,15 @@
+use metal_runtime::prelude::*;
+
+#[task_schema]
+pub mod news {
+    pub enum Topic { Corporate, Markets }
+    #[task(parent = Topic::Corporate)]
+    pub enum Corporate { Performance, Funding }
+}
+
+#[labeling_function(task = "news::Topic", task = "news::Corporate")]
+pub fn lf_shares(text: &str) -> Option<news::Topic> {
+    text.contains("shares").then_some(news::Topic::Corporate)
+}
+
+fn main() {}

@@ -1,0 +1,15 @@
+use metal_runtime::prelude::*;
+
+#[task_schema]
+pub mod news {
+    pub enum Topic { Corporate, Markets }
+    #[task(parent = Topic::Corporate)]
+    pub enum Corporate { Performance, Funding }
+}
+
+#[labeling_function(task = news::Topic)]
+pub fn lf_profit(text: &str) -> Option<news::Corporate> {
+    text.contains("profit").then_some(news::Corporate::Performance)
+}
+
+fn main() {}

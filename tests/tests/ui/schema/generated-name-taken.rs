@@ -1,0 +1,9 @@
+use metal_runtime::task_schema;
+
+#[task_schema]
+pub mod news {
+    pub enum Topic { Corporate, Markets }
+    pub struct EndLabel;
+}
+
+fn main() {}

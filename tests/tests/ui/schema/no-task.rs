@@ -1,0 +1,8 @@
+use metal_runtime::task_schema;
+
+#[task_schema]
+pub mod news {
+    pub struct Topic;
+}
+
+fn main() {}

@@ -1,0 +1,12 @@
+use metal_runtime::task_schema;
+
+#[task_schema]
+pub mod news {
+    pub enum Topic { Corporate, Markets }
+    #[task(parent = Topic::Corporate)]
+    pub enum Corporate { Performance, Funding }
+    #[task(parent = Topic::Corporate)]
+    pub enum Deals { Merger, Buyback }
+}
+
+fn main() {}
