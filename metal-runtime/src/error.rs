@@ -350,25 +350,45 @@ pub enum LabelModelError {
 }
 
 /// Any error of this crate.
+///
+/// Each variant boxes its concern's error, so that `Result<T, Error>` stays two words wide.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
     /// See [`SchemaError`].
     #[error(transparent)]
-    Schema(#[from] SchemaError),
+    Schema(Box<SchemaError>),
     /// See [`LabelMatrixError`].
     #[error(transparent)]
-    LabelMatrix(#[from] LabelMatrixError),
+    LabelMatrix(Box<LabelMatrixError>),
     /// See [`ApplyError`].
     #[error(transparent)]
-    Apply(#[from] ApplyError),
+    Apply(Box<ApplyError>),
     /// See [`LabelModelError`].
     #[error(transparent)]
-    LabelModel(#[from] LabelModelError),
+    LabelModel(Box<LabelModelError>),
     /// See [`IoError`].
     #[error(transparent)]
-    Io(#[from] IoError),
+    Io(Box<IoError>),
 }
+
+macro_rules! boxed_from {
+    ($($ty:ident => $variant:ident),* $(,)?) => {$(
+        impl From<$ty> for Error {
+            fn from(e: $ty) -> Self {
+                Error::$variant(Box::new(e))
+            }
+        }
+    )*};
+}
+
+boxed_from!(
+    SchemaError => Schema,
+    LabelMatrixError => LabelMatrix,
+    ApplyError => Apply,
+    LabelModelError => LabelModel,
+    IoError => Io,
+);
 
 /// `Result` with this crate's [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,188 @@
+//! `metal`: label models from the command line, for label matrices exported from Python.
+//!
+//! ```text
+//! metal label-model --problem DIR --model mv|hier|hier-paper|soft-mv [--seed S] [--threads N] [--out probs.npy]
+//! ```
+//!
+//! `DIR` is a synthetic problem (`schema.json`, `L_train.npy`, optional `L_test.npy`, `Y_test.npy`)
+//! or a WRENCH dataset folder (`source_label.json`, `train.jsonl`, `valid.jsonl`, `test.jsonl`). The
+//! chosen model is fit on the training matrix; its probabilistic labels for the training items are
+//! written as a float64 `.npy` (n × K), and one JSON line reports the fit.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Instant;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use metal_runtime::io::{npy, synthetic::Problem, wrench};
+use metal_runtime::label_matrix::LabelMatrix;
+use metal_runtime::label_model::{FittedLabelModel, Hierarchical, LabelModel, MajorityVote};
+use serde::Serialize;
+
+#[derive(Parser)]
+#[command(name = "metal", version, about = "Weak supervision label models (Snorkel MeTaL in Rust)")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Fit a label model on a problem's training label matrix.
+    LabelModel(LabelModelArgs),
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum, Serialize)]
+#[serde(rename_all = "kebab-case")]
+enum ModelKind {
+    /// Hierarchical majority vote (flat majority vote on one task).
+    Mv,
+    /// The hierarchical generative model, extended form (class prior, off-task propensities).
+    Hier,
+    /// The hierarchical generative model in the paper's exact form.
+    HierPaper,
+    /// The paper's model at fixed weights, untrained.
+    SoftMv,
+}
+
+#[derive(clap::Args)]
+struct LabelModelArgs {
+    /// Problem folder: synthetic (schema.json + L_train.npy) or WRENCH (train.jsonl ...).
+    #[arg(long)]
+    problem: PathBuf,
+    /// Which label model to fit.
+    #[arg(long, value_enum, default_value = "hier")]
+    model: ModelKind,
+    /// Seed for tie-breaking in predictions.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Worker threads (default: all cores).
+    #[arg(long)]
+    threads: Option<usize>,
+    /// Where to write the training items' probabilistic labels (float64 .npy, n × K).
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Most epochs of the trained models.
+    #[arg(long)]
+    epochs: Option<usize>,
+}
+
+/// The JSON line printed after a fit.
+#[derive(Serialize)]
+struct Summary {
+    model: ModelKind,
+    problem: String,
+    n_train: usize,
+    m: usize,
+    k: usize,
+    n_patterns: usize,
+    epochs: usize,
+    fit_seconds: f64,
+    peak_rss_mb: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    test_accuracy: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    lf_accuracy_mae: Option<f64>,
+}
+
+/// Peak resident memory of this process, in MiB (Linux `VmHWM`).
+fn peak_rss_mb() -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb / 1024.0)
+}
+
+struct Loaded {
+    train: LabelMatrix,
+    test: Option<(LabelMatrix, Vec<usize>)>,
+    true_accuracy: Option<Vec<f64>>,
+}
+
+fn load(dir: &Path) -> metal_runtime::Result<Loaded> {
+    if dir.join("schema.json").exists() {
+        let p = Problem::load(dir)?;
+        let test = match (p.test, p.y_test) {
+            (Some(l), Some(y)) => Some((l, y)),
+            _ => None,
+        };
+        Ok(Loaded { train: p.train, test, true_accuracy: p.lf_accuracy })
+    } else {
+        let d = wrench::Dataset::load(dir)?;
+        Ok(Loaded { train: d.train.matrix, test: Some((d.test.matrix, d.test.labels)), true_accuracy: None })
+    }
+}
+
+fn label_model(args: &LabelModelArgs) -> metal_runtime::Result<Summary> {
+    let data = load(&args.problem)?;
+    let train = &data.train;
+    let mut hier = Hierarchical::default();
+    let mut paper = Hierarchical::paper();
+    if let Some(e) = args.epochs {
+        hier.n_epochs = e;
+        paper.n_epochs = e;
+    }
+    let start = Instant::now();
+    let model: Box<dyn FittedLabelModel> = match args.model {
+        ModelKind::Mv => Box::new(MajorityVote.fit(train)?),
+        ModelKind::Hier => Box::new(hier.fit(train)?),
+        ModelKind::HierPaper => Box::new(paper.fit(train)?),
+        ModelKind::SoftMv => Box::new(hier.soft_mv(train)?),
+    };
+    let fit_seconds = start.elapsed().as_secs_f64();
+    if let Some(out) = &args.out {
+        let probs = model.predict_proba(train)?;
+        npy::write_probs(out, probs.end_labels())?;
+    }
+    let test_accuracy = match &data.test {
+        Some((l, y)) => {
+            let pred = model.predict(l, args.seed)?;
+            Some(pred.iter().zip(y).filter(|(p, g)| p == g).count() as f64 / y.len().max(1) as f64)
+        }
+        None => None,
+    };
+    let lf_accuracy_mae = match (model.lf_accuracies(), &data.true_accuracy) {
+        (Some(learned), Some(truth)) if learned.len() == truth.len() && !truth.is_empty() => {
+            Some(learned.iter().zip(truth).map(|(a, b)| (a - b).abs()).sum::<f64>() / truth.len() as f64)
+        }
+        _ => None,
+    };
+    let report = model.fit_report();
+    Ok(Summary {
+        model: args.model,
+        problem: args.problem.display().to_string(),
+        n_train: train.n_items(),
+        m: train.n_lfs(),
+        k: train.graph().n_end_labels(),
+        n_patterns: report.n_patterns,
+        epochs: report.n_epochs,
+        fit_seconds,
+        peak_rss_mb: peak_rss_mb(),
+        test_accuracy,
+        lf_accuracy_mae,
+    })
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::LabelModel(args) => {
+            if let Some(n) = args.threads {
+                if let Err(e) = rayon::ThreadPoolBuilder::new().num_threads(n.max(1)).build_global() {
+                    eprintln!("error: cannot set up {n} threads: {e}");
+                    return ExitCode::FAILURE;
+                }
+            }
+            match label_model(&args) {
+                Ok(summary) => {
+                    println!("{}", serde_json::to_string(&summary).unwrap_or_default());
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
+    }
+}
