@@ -48,7 +48,8 @@ mod tests;
 /// descriptions of tasks and labels. Other items of the module are left as they are.
 ///
 /// # Generated items
-/// In the module, with the root enum's visibility:
+/// In the module, with the root enum's visibility (or the widest visibility of the task enums,
+/// where they differ):
 /// - `struct Schema`, implementing `TaskSchema`: the table of tasks (`Schema::TASKS`) and the
 ///   validated `TaskGraph` (`Schema::graph()`);
 /// - `enum EndLabel`, implementing `EndLabel`: one variant per end label (a label that activates

@@ -816,3 +816,54 @@ fn lf_with_errors_still_emits_function_and_struct() {
     assert!(out.contains("pub struct lf {}"), "{out}");
     assert!(!out.contains("impl"), "{out}");
 }
+
+#[test]
+fn generated_types_take_the_widest_task_visibility() {
+    let out = pretty(task_schema(
+        quote!(),
+        quote!(
+            mod m {
+                pub(crate) enum A {
+                    X,
+                    Y,
+                }
+                #[task(parent = A::X)]
+                pub enum B {
+                    P,
+                    Q,
+                }
+            }
+        ),
+    ));
+    assert!(out.contains("pub struct Schema;"), "{out}");
+    assert!(out.contains("pub enum EndLabel"), "{out}");
+    let out = pretty(task_schema(
+        quote!(),
+        quote!(
+            mod m {
+                enum A {
+                    X,
+                    Y,
+                }
+                #[task(parent = A::X)]
+                pub(crate) enum B {
+                    P,
+                    Q,
+                }
+            }
+        ),
+    ));
+    assert!(out.contains("pub(crate) struct Schema;"), "{out}");
+    let out = pretty(task_schema(
+        quote!(),
+        quote!(
+            mod m {
+                pub(super) enum A {
+                    X,
+                    Y,
+                }
+            }
+        ),
+    ));
+    assert!(out.contains("pub(super) struct Schema;"), "{out}");
+}
