@@ -16,7 +16,7 @@ use std::time::Instant;
 use clap::{Parser, Subcommand, ValueEnum};
 use metal_runtime::io::{npy, synthetic::Problem, wrench};
 use metal_runtime::label_matrix::LabelMatrix;
-use metal_runtime::label_model::{FittedLabelModel, Hierarchical, LabelModel, MajorityVote};
+use metal_runtime::label_model::{FittedLabelModel, Hierarchical, LabelModel, LfModel, MajorityVote};
 use serde::Serialize;
 
 #[derive(Parser)]
@@ -39,6 +39,10 @@ enum ModelKind {
     Mv,
     /// The hierarchical generative model, extended form (class prior, off-task propensities).
     Hier,
+    /// The extended hierarchical model with the paper's symmetric per-LF parameters.
+    HierSym,
+    /// The extended hierarchical model with a full class-conditional table per LF.
+    HierCc,
     /// The hierarchical generative model in the paper's exact form.
     HierPaper,
     /// The paper's model at fixed weights, untrained.
@@ -126,6 +130,8 @@ fn label_model(args: &LabelModelArgs) -> metal_runtime::Result<Summary> {
     let model: Box<dyn FittedLabelModel> = match args.model {
         ModelKind::Mv => Box::new(MajorityVote.fit(train)?),
         ModelKind::Hier => Box::new(hier.fit(train)?),
+        ModelKind::HierSym => Box::new(Hierarchical { lf_model: LfModel::Symmetric, ..hier.clone() }.fit(train)?),
+        ModelKind::HierCc => Box::new(Hierarchical { lf_model: LfModel::ClassConditional, ..hier.clone() }.fit(train)?),
         ModelKind::HierPaper => Box::new(paper.fit(train)?),
         ModelKind::SoftMv => Box::new(hier.soft_mv(train)?),
     };

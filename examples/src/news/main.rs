@@ -16,7 +16,7 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use metal_runtime::analysis::LfSummary;
-use metal_runtime::label_model::{FittedLabelModel, Hierarchical, LabelModel, MajorityVote};
+use metal_runtime::label_model::{FittedLabelModel, Hierarchical, LabelModel, LfModel, MajorityVote};
 use metal_runtime::prelude::*;
 use metal_runtime::report::{Align, Table};
 
@@ -110,7 +110,11 @@ fn run(dir: Option<PathBuf>) -> Result<()> {
     row("Hard MV (hierarchical majority vote)", &MajorityVote.fit(&l_train)?)?;
     row("Soft MV (paper model, fixed weights)", &Hierarchical::default().soft_mv(&l_train)?)?;
     row("Hierarchical, paper form", &Hierarchical::paper().fit(&l_train)?)?;
-    row("Hierarchical, extended form", &hier)?;
+    let symmetric = Hierarchical { lf_model: LfModel::Symmetric, ..Hierarchical::default() }.fit(&l_train)?;
+    row("Hierarchical, extended form, symmetric LFs", &symmetric)?;
+    let cc = Hierarchical { lf_model: LfModel::ClassConditional, ..Hierarchical::default() }.fit(&l_train)?;
+    row("Hierarchical, extended form, class-conditional", &cc)?;
+    row("Hierarchical, extended form (default)", &hier)?;
     println!("Label models fit on the {} unlabeled training articles (end-label accuracy):", l_train.n_items());
     println!();
     print!("{table}");

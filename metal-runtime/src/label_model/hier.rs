@@ -43,6 +43,20 @@ pub enum ModelForm {
     Extended,
 }
 
+/// How the extended form models an LF's votes on items where its task is active.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub enum LfModel {
+    /// The paper's parameterization: one propensity and one accuracy per LF, the same whatever
+    /// the true label (wrong votes uniform over the other labels).
+    Symmetric,
+    /// A firing propensity per true label and one accuracy per LF: an LF may fire more often on
+    /// some labels than on others, as one-sided LFs ("votes Funding or abstains") do.
+    #[default]
+    ClassPropensity,
+    /// A full class-conditional table `P(vote | y_t)` per LF (Dawid–Skene).
+    ClassConditional,
+}
+
 /// The class balance (prior over end labels) of the extended model.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub enum ClassBalance {
@@ -78,6 +92,8 @@ pub struct Hierarchical {
     pub form: ModelForm,
     /// Class prior of the extended form (ignored by the paper's form).
     pub class_balance: ClassBalance,
+    /// How the extended form models each LF's on-task votes (ignored by the paper's form).
+    pub lf_model: LfModel,
     /// Most epochs (EM iterations or gradient steps).
     pub n_epochs: usize,
     /// Stop when the loss improves by less than this between epochs.
@@ -99,6 +115,7 @@ impl Default for Hierarchical {
         Hierarchical {
             form: ModelForm::Extended,
             class_balance: ClassBalance::Learned,
+            lf_model: LfModel::ClassPropensity,
             n_epochs: 500,
             tol: 1e-8,
             lr: 0.05,
@@ -186,6 +203,10 @@ struct Tables {
     /// Task and cardinality of each LF.
     lf_task: Vec<usize>,
     lf_card: Vec<usize>,
+    /// Offset of LF j's k_t × k_t block in per-LF (true label, vote) tables.
+    lf_offset: Vec<usize>,
+    /// Offset of LF j's k_t entries in per-LF, per-true-label arrays.
+    lf_label_offset: Vec<usize>,
     /// Offsets of each task's block in a per-task scratch array of size Σ (k_t + 1).
     task_offset: Vec<usize>,
     task_card: Vec<usize>,
@@ -212,12 +233,29 @@ impl Tables {
             off += c + 1;
         }
         task_offset.push(off);
+        let lf_card: Vec<usize> = lfs.iter().map(|l| graph.cardinality(l.task)).collect();
+        let mut lf_offset = Vec::with_capacity(lfs.len() + 1);
+        let mut off = 0;
+        for &c in &lf_card {
+            lf_offset.push(off);
+            off += c * c;
+        }
+        lf_offset.push(off);
+        let mut lf_label_offset = Vec::with_capacity(lfs.len() + 1);
+        let mut off = 0;
+        for &c in &lf_card {
+            lf_label_offset.push(off);
+            off += c;
+        }
+        lf_label_offset.push(off);
         Tables {
             k,
             n_tasks,
             feasible,
             lf_task: lfs.iter().map(|l| l.task).collect(),
-            lf_card: lfs.iter().map(|l| graph.cardinality(l.task)).collect(),
+            lf_card,
+            lf_offset,
+            lf_label_offset,
             task_offset,
             task_card,
         }
@@ -242,20 +280,33 @@ enum Params {
     Extended {
         /// log π_y.
         log_prior: Vec<f64>,
-        /// P(abstain | on-task), P(correct | on-task), P(each wrong label | on-task).
+        /// Per LF, a k_t × k_t block (at `lf_offset[j]`): `P(vote = v | y_t = u)` at `u * k_t + v`.
+        vote: Vec<f64>,
+        /// Per LF and true label u (at [`Tables::abstain_index`]):
+        /// `P(abstain | y_t = u) = 1 − Σ_v P(vote = v | y_t = u)`.
         abstain: Vec<f64>,
-        correct: Vec<f64>,
-        wrong: Vec<f64>,
-        /// P(fire | off-task).
+        /// P(fire | off-task), uniform over the task's labels when it fires.
         off: Vec<f64>,
     },
 }
 
-/// Per-epoch score tables: `score(y) = base[y] + Σ_votes delta(j, vote, y)`.
+impl Tables {
+    /// Index of `(j, u)` in per-LF, per-true-label arrays (Σ_j k_t entries).
+    fn abstain_index(&self, j: usize, u: usize) -> usize {
+        self.lf_label_offset[j] + u
+    }
+
+    fn n_abstain(&self) -> usize {
+        self.lf_label_offset[self.lf_card.len()]
+    }
+}
+
+/// Per-epoch score tables: `score(y) = base[y] + Σ_votes delta(j, vote, y)`, with
+/// `delta = d_vote[j][y_t][vote]` when the LF's task is active under y and `d_off[j]` otherwise.
 struct Scores {
     base: Vec<f64>,
-    d_correct: Vec<f64>,
-    d_wrong: Vec<f64>,
+    /// Same layout as [`Params::Extended::vote`].
+    d_vote: Vec<f64>,
     d_off: Vec<f64>,
     /// Subtracted from the log-sum-exp to get log p(λ) (paper form: log Z).
     log_norm: f64,
@@ -263,30 +314,48 @@ struct Scores {
 
 impl Params {
     fn scores(&self, tab: &Tables) -> Scores {
+        let m = tab.lf_card.len();
         match self {
             Params::Paper { theta_lab, theta_acc } => {
-                let m = theta_lab.len();
                 let log_norm = paper_log_prior(tab, theta_lab, theta_acc).1;
-                Scores {
-                    base: vec![0.0; tab.k],
-                    d_correct: (0..m).map(|j| theta_lab[j] + theta_acc[j]).collect(),
-                    d_wrong: (0..m).map(|j| theta_lab[j] - theta_acc[j]).collect(),
-                    d_off: vec![0.0; m],
-                    log_norm,
+                let mut d_vote = vec![0.0; tab.lf_offset[m]];
+                for j in 0..m {
+                    let k = tab.lf_card[j];
+                    for u in 0..k {
+                        for v in 0..k {
+                            let sign = if u == v { 1.0 } else { -1.0 };
+                            d_vote[tab.lf_offset[j] + u * k + v] = theta_lab[j] + sign * theta_acc[j];
+                        }
+                    }
                 }
+                Scores { base: vec![0.0; tab.k], d_vote, d_off: vec![0.0; m], log_norm }
             }
-            Params::Extended { log_prior, abstain, correct, wrong, off } => {
-                let m = abstain.len();
+            Params::Extended { log_prior, vote, abstain, off } => {
                 let mut base = log_prior.clone();
                 for (y, b) in base.iter_mut().enumerate() {
                     for j in 0..m {
-                        *b += if tab.on(y, j) { abstain[j].ln() } else { (1.0 - off[j]).ln() };
+                        let yt = tab.y_t(y, tab.lf_task[j]);
+                        *b += if yt == NULL {
+                            (1.0 - off[j]).ln()
+                        } else {
+                            abstain[tab.abstain_index(j, usize::from(yt))].ln()
+                        };
+                    }
+                }
+                let mut d_vote = vec![0.0; tab.lf_offset[m]];
+                for j in 0..m {
+                    let k = tab.lf_card[j];
+                    for u in 0..k {
+                        let a = abstain[tab.abstain_index(j, u)].ln();
+                        for v in 0..k {
+                            let idx = tab.lf_offset[j] + u * k + v;
+                            d_vote[idx] = vote[idx].ln() - a;
+                        }
                     }
                 }
                 Scores {
                     base,
-                    d_correct: (0..m).map(|j| correct[j].ln() - abstain[j].ln()).collect(),
-                    d_wrong: (0..m).map(|j| wrong[j].ln() - abstain[j].ln()).collect(),
+                    d_vote,
                     d_off: (0..m).map(|j| (off[j] / tab.lf_card[j] as f64).ln() - (1.0 - off[j]).ln()).collect(),
                     log_norm: 0.0,
                 }
@@ -294,6 +363,8 @@ impl Params {
         }
     }
 
+    /// Per LF: `P(vote = y_t | vote, y_t ≠ ∅)`, averaged over the true labels with the model's
+    /// class prior.
     fn accuracies(&self, tab: &Tables) -> Vec<f64> {
         match self {
             Params::Paper { theta_lab, theta_acc } => (0..theta_lab.len())
@@ -304,8 +375,27 @@ impl Params {
                     c / (c + (k - 1.0) * w)
                 })
                 .collect(),
-            Params::Extended { correct, wrong, .. } => (0..correct.len())
-                .map(|j| correct[j] / (correct[j] + (tab.lf_card[j] as f64 - 1.0) * wrong[j]))
+            Params::Extended { log_prior, vote, .. } => (0..tab.lf_card.len())
+                .map(|j| {
+                    let k = tab.lf_card[j];
+                    let t = tab.lf_task[j];
+                    let (mut correct, mut fired) = (0.0, 0.0);
+                    for (y, lp) in log_prior.iter().enumerate() {
+                        let yt = tab.y_t(y, t);
+                        if yt == NULL {
+                            continue;
+                        }
+                        let u = usize::from(yt);
+                        let row = &vote[tab.lf_offset[j] + u * k..tab.lf_offset[j] + (u + 1) * k];
+                        correct += lp.exp() * row[u];
+                        fired += lp.exp() * row.iter().sum::<f64>();
+                    }
+                    if fired > 0.0 {
+                        correct / fired
+                    } else {
+                        0.0
+                    }
+                })
                 .collect(),
         }
     }
@@ -314,8 +404,8 @@ impl Params {
         let all = |v: &[f64]| v.iter().all(|x| x.is_finite());
         match self {
             Params::Paper { theta_lab, theta_acc } => all(theta_lab) && all(theta_acc),
-            Params::Extended { log_prior, abstain, correct, wrong, off } => {
-                all(log_prior) && all(abstain) && all(correct) && all(wrong) && all(off)
+            Params::Extended { log_prior, vote, abstain, off } => {
+                all(log_prior) && all(vote) && all(abstain) && all(off)
             }
         }
     }
@@ -351,28 +441,32 @@ struct Stats {
     log_lik: f64,
     /// Σ_i q_i(y).
     mass: Vec<f64>,
-    /// Per LF: Σ over its votes of q(y_t = vote), q(y_t ∉ {vote, ∅}), q(y_t = ∅).
-    correct: Vec<f64>,
-    wrong: Vec<f64>,
+    /// Per LF, k_t × k_t (layout of [`Params::Extended::vote`]): Σ over its votes v of q(y_t = u).
+    vote: Vec<f64>,
+    /// Per LF: Σ over its votes of q(y_t = ∅).
     off: Vec<f64>,
 }
 
 impl Stats {
-    fn zeros(k: usize, m: usize) -> Self {
-        Stats { log_lik: 0.0, mass: vec![0.0; k], correct: vec![0.0; m], wrong: vec![0.0; m], off: vec![0.0; m] }
+    fn zeros(tab: &Tables) -> Self {
+        let m = tab.lf_card.len();
+        Stats { log_lik: 0.0, mass: vec![0.0; tab.k], vote: vec![0.0; tab.lf_offset[m]], off: vec![0.0; m] }
     }
 
     fn merge(mut self, other: Stats) -> Stats {
         self.log_lik += other.log_lik;
-        for (a, b) in [
-            (&mut self.mass, &other.mass),
-            (&mut self.correct, &other.correct),
-            (&mut self.wrong, &other.wrong),
-            (&mut self.off, &other.off),
-        ] {
+        for (a, b) in [(&mut self.mass, &other.mass), (&mut self.vote, &other.vote), (&mut self.off, &other.off)] {
             a.iter_mut().zip(b).for_each(|(x, y)| *x += y);
         }
         self
+    }
+
+    /// Per LF: Σ over its votes of q(y_t = vote) and of q(y_t ∉ {vote, ∅}).
+    fn correct_wrong(&self, tab: &Tables, j: usize) -> (f64, f64) {
+        let k = tab.lf_card[j];
+        let block = &self.vote[tab.lf_offset[j]..tab.lf_offset[j] + k * k];
+        let correct: f64 = (0..k).map(|u| block[u * k + u]).sum();
+        (correct, block.iter().sum::<f64>() - correct)
     }
 }
 
@@ -409,10 +503,10 @@ impl Row {
                 self.task_score[off..=off + kt].iter_mut().for_each(|x| *x = 0.0);
                 self.touched[t] = true;
             }
+            let block = tab.lf_offset[j];
             for u in 0..kt {
-                self.task_score[off + u] += sc.d_wrong[j];
+                self.task_score[off + u] += sc.d_vote[block + u * kt + usize::from(v)];
             }
-            self.task_score[off + usize::from(v)] += sc.d_correct[j] - sc.d_wrong[j];
             self.task_score[off + kt] += sc.d_off[j];
         }
         for y in 0..tab.k {
@@ -453,12 +547,11 @@ impl Row {
 }
 
 fn e_step(tab: &Tables, sc: &Scores, pats: &Patterns) -> Stats {
-    let m = tab.lf_task.len();
     (0..pats.len())
         .into_par_iter()
         .with_min_len(256)
         .fold(
-            || (Stats::zeros(tab.k, m), Row::new(tab)),
+            || (Stats::zeros(tab), Row::new(tab)),
             |(mut st, mut row), p| {
                 let (lfs, labels) = pats.pattern(p);
                 let c = pats.counts()[p];
@@ -474,18 +567,18 @@ fn e_step(tab: &Tables, sc: &Scores, pats: &Patterns) -> Stats {
                         let t = tab.lf_task[j];
                         let off = tab.task_offset[t];
                         let kt = tab.task_card[t];
-                        let cor = row.marg[off + usize::from(v)];
-                        let null = row.marg[off + kt];
-                        st.correct[j] += c * cor;
-                        st.off[j] += c * null;
-                        st.wrong[j] += c * (1.0 - cor - null).max(0.0);
+                        let block = tab.lf_offset[j];
+                        for u in 0..kt {
+                            st.vote[block + u * kt + usize::from(v)] += c * row.marg[off + u];
+                        }
+                        st.off[j] += c * row.marg[off + kt];
                     }
                 }
                 (st, row)
             },
         )
         .map(|(st, _)| st)
-        .reduce(|| Stats::zeros(tab.k, m), Stats::merge)
+        .reduce(|| Stats::zeros(tab), Stats::merge)
 }
 
 /// A fitted hierarchical generative label model.
@@ -509,7 +602,24 @@ impl FittedHierarchical {
                     fire / (1.0 + fire)
                 })
                 .collect(),
-            Params::Extended { abstain, .. } => abstain.iter().map(|a| 1.0 - a).collect(),
+            Params::Extended { log_prior, abstain, .. } => (0..self.tables.lf_card.len())
+                .map(|j| {
+                    let t = self.tables.lf_task[j];
+                    let (mut fire, mut on) = (0.0, 0.0);
+                    for (y, lp) in log_prior.iter().enumerate() {
+                        let yt = self.tables.y_t(y, t);
+                        if yt != NULL {
+                            fire += lp.exp() * (1.0 - abstain[self.tables.abstain_index(j, usize::from(yt))]);
+                            on += lp.exp();
+                        }
+                    }
+                    if on > 0.0 {
+                        fire / on
+                    } else {
+                        0.0
+                    }
+                })
+                .collect(),
         }
     }
 
@@ -647,19 +757,26 @@ impl Hierarchical {
             ClassBalance::Uniform => Some(vec![-(tab.k as f64).ln(); tab.k]),
             ClassBalance::Given(p) => Some(p.iter().map(|x| x.ln()).collect()),
         };
-        let mut abstain = Vec::with_capacity(m);
-        let mut correct = Vec::with_capacity(m);
-        let mut wrong = Vec::with_capacity(m);
+        // Start from the symmetric model at `init_accuracy`.
+        let mut vote = vec![0.0; tab.lf_offset[m]];
+        let mut abstain = vec![0.0; tab.n_abstain()];
         for j in 0..m {
             let fire = (rate[j] / p_on[j].max(1e-12)).clamp(0.01, 0.95);
-            let k = tab.lf_card[j] as f64;
-            abstain.push(1.0 - fire);
-            correct.push(fire * self.init_accuracy);
-            wrong.push(fire * (1.0 - self.init_accuracy) / (k - 1.0));
+            let k = tab.lf_card[j];
+            for u in 0..k {
+                abstain[tab.abstain_index(j, u)] = 1.0 - fire;
+                for v in 0..k {
+                    vote[tab.lf_offset[j] + u * k + v] = if u == v {
+                        fire * self.init_accuracy
+                    } else {
+                        fire * (1.0 - self.init_accuracy) / (k as f64 - 1.0)
+                    };
+                }
+            }
         }
         let off = rate.iter().map(|r| (0.1 * r).clamp(1e-4, 0.5)).collect();
         let log_prior = fixed_prior.clone().unwrap_or_else(|| vec![-(tab.k as f64).ln(); tab.k]);
-        let mut params = Params::Extended { log_prior, abstain, correct, wrong, off };
+        let mut params = Params::Extended { log_prior, vote, abstain, off };
         let s = self.smoothing;
         let mut loss = Vec::new();
         let mut converged = false;
@@ -673,21 +790,10 @@ impl Hierarchical {
             bar.set_message(format!("{l:.6}"));
             let done = loss.last().is_some_and(|&prev: &f64| prev - l < self.tol);
             loss.push(l);
-            // M-step.
-            let Params::Extended { log_prior, abstain, correct, wrong, off } = &mut params else {
+            let Params::Extended { log_prior, vote, abstain, off } = &mut params else {
                 unreachable!("EM runs on the extended form")
             };
-            for j in 0..m {
-                let k = tab.lf_card[j] as f64;
-                let n_on: f64 = (0..tab.k).filter(|&y| tab.on(y, j)).map(|y| st.mass[y]).sum();
-                let n_off = (n - n_on).max(0.0);
-                let a = (n_on - st.correct[j] - st.wrong[j]).max(0.0);
-                let total = (n_on + 3.0 * s).max(MIN_PROB);
-                abstain[j] = ((a + s) / total).max(MIN_PROB);
-                correct[j] = ((st.correct[j] + s) / total).max(MIN_PROB);
-                wrong[j] = ((st.wrong[j] + s) / total / (k - 1.0)).max(MIN_PROB);
-                off[j] = ((st.off[j] + s) / (n_off + 2.0 * s).max(MIN_PROB)).clamp(1e-9, 1.0 - 1e-9);
-            }
+            self.m_step(tab, &st, n, vote, abstain, off);
             if fixed_prior.is_none() {
                 let total = n + tab.k as f64 * s;
                 for (lp, mass) in log_prior.iter_mut().zip(&st.mass) {
@@ -703,6 +809,69 @@ impl Hierarchical {
             }
         }
         Ok((params, loss, converged))
+    }
+
+    /// The closed-form M-step of the per-LF tables. Pseudo-counts: `smoothing` on abstain, on
+    /// the correct label and (split evenly) on the wrong labels of each true label.
+    fn m_step(&self, tab: &Tables, st: &Stats, n: f64, vote: &mut [f64], abstain: &mut [f64], off: &mut [f64]) {
+        let s = self.smoothing;
+        for j in 0..tab.lf_card.len() {
+            let k = tab.lf_card[j];
+            let t = tab.lf_task[j];
+            // Posterior mass of each true label of the LF's task.
+            let mut n_on = vec![0.0; k];
+            for (y, mass) in st.mass.iter().enumerate() {
+                let yt = tab.y_t(y, t);
+                if yt != NULL {
+                    n_on[usize::from(yt)] += mass;
+                }
+            }
+            let total_on: f64 = n_on.iter().sum();
+            let n_off = (n - total_on).max(0.0);
+            off[j] = ((st.off[j] + s) / (n_off + 2.0 * s).max(MIN_PROB)).clamp(1e-9, 1.0 - 1e-9);
+            let block = tab.lf_offset[j];
+            let wrong_prior = s / (k as f64 - 1.0);
+            match self.lf_model {
+                LfModel::ClassConditional => {
+                    for u in 0..k {
+                        let counts = &st.vote[block + u * k..block + (u + 1) * k];
+                        let fired: f64 = counts.iter().sum();
+                        let total = (n_on[u] + 3.0 * s).max(MIN_PROB);
+                        abstain[tab.abstain_index(j, u)] = (((n_on[u] - fired).max(0.0) + s) / total).max(MIN_PROB);
+                        for v in 0..k {
+                            let prior = if u == v { s } else { wrong_prior };
+                            vote[block + u * k + v] = ((counts[v] + prior) / total).max(MIN_PROB);
+                        }
+                    }
+                }
+                LfModel::ClassPropensity => {
+                    let (correct, wrong) = st.correct_wrong(tab, j);
+                    let acc = ((correct + s) / (correct + wrong + 2.0 * s).max(MIN_PROB)).clamp(MIN_PROB, 1.0);
+                    for u in 0..k {
+                        let fired: f64 = st.vote[block + u * k..block + (u + 1) * k].iter().sum();
+                        let fire = ((fired + s) / (n_on[u] + 2.0 * s).max(MIN_PROB)).clamp(MIN_PROB, 1.0 - MIN_PROB);
+                        abstain[tab.abstain_index(j, u)] = 1.0 - fire;
+                        for v in 0..k {
+                            let p = if u == v { acc } else { (1.0 - acc) / (k as f64 - 1.0) };
+                            vote[block + u * k + v] = (fire * p).max(MIN_PROB);
+                        }
+                    }
+                }
+                LfModel::Symmetric => {
+                    let (correct, wrong) = st.correct_wrong(tab, j);
+                    let total = (total_on + 3.0 * s).max(MIN_PROB);
+                    let a = (((total_on - correct - wrong).max(0.0) + s) / total).max(MIN_PROB);
+                    let c = ((correct + s) / total).max(MIN_PROB);
+                    let w = ((wrong + s) / total / (k as f64 - 1.0)).max(MIN_PROB);
+                    for u in 0..k {
+                        abstain[tab.abstain_index(j, u)] = a;
+                        for v in 0..k {
+                            vote[block + u * k + v] = if u == v { c } else { w };
+                        }
+                    }
+                }
+            }
+        }
     }
 
     fn fit_paper(
@@ -774,8 +943,9 @@ fn paper_loss_grad(tab: &Tables, pats: &Patterns, params: &Params, n: f64, l2: f
         let p_on: f64 = (0..tab.k).filter(|&y| tab.on(y, j)).map(|y| log_prior[y].exp()).sum();
         let model_lab = p_on * (c + w) / z;
         let model_acc = p_on * (c - w) / z;
-        let post_lab = (st.correct[j] + st.wrong[j]) / n;
-        let post_acc = (st.correct[j] - st.wrong[j]) / n;
+        let (correct, wrong) = st.correct_wrong(tab, j);
+        let post_lab = (correct + wrong) / n;
+        let post_acc = (correct - wrong) / n;
         let x = [theta_lab[j], theta_acc[j]];
         let (dl, da) = (x[0] - x0[j], x[1] - x0[m + j]);
         penalty += 0.5 * l2 * (dl * dl + da * da);

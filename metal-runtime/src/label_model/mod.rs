@@ -37,7 +37,7 @@ use crate::error::LabelModelError;
 use crate::label_matrix::{LabelMatrix, LfInfo};
 use crate::schema::TaskGraph;
 
-pub use hier::{ClassBalance, FittedHierarchical, Hierarchical, ModelForm};
+pub use hier::{ClassBalance, FittedHierarchical, Hierarchical, LfModel, ModelForm};
 pub use mv::{FittedMajorityVote, MajorityVote};
 pub use patterns::Patterns;
 pub use probs::ProbLabels;
