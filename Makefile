@@ -20,7 +20,7 @@ build:
 	$(CARGO) build --release --workspace --all-features --bins
 
 bench: build
-	target/release/bench-apply
+	bench/run.sh
 
 fmt:
 	cargo fmt --all

@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# `make bench`: the project's benchmarks, one JSON line per measurement on standard output.
+#
+# Synthetic problems are generated once with bench/gen_synthetic.py (numpy, installed into a
+# virtual environment in the cache folder) under target/bench-problems/ and reused.
+#   BENCH_MAX_N   largest n_train to generate and fit (default 1000000)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+cache="${METAL_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/metal-rs}"
+venv="$cache/bench-venv"
+if [ ! -x "$venv/bin/python3" ] || ! "$venv/bin/python3" -c 'import numpy' 2>/dev/null; then
+  echo "bench: installing numpy into $venv" >&2
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install --quiet --disable-pip-version-check numpy >&2
+fi
+max_n="${BENCH_MAX_N:-1000000}"
+problems=target/bench-problems
+
+gen() {
+  local name=$1 n=$2
+  shift 2
+  [ "$n" -le "$max_n" ] || return 1
+  if [ ! -f "$problems/$name/schema.json" ]; then
+    echo "bench: generating $name" >&2
+    "$venv/bin/python3" bench/gen_synthetic.py "$problems/$name" --n-train "$n" --n-test 10000 --seed 0 "$@" >/dev/null
+  fi
+}
+
+target/release/bench-apply
+
+for n in 10000 100000 1000000; do
+  for spec in "flat_k4_m100 --shape flat --k 4 --lfs-per-task 100" "tree_4-3333_l5 --shape tree --spec 4:3,3,3,3 --lfs-per-task 5"; do
+    set -- $spec
+    name="${1}_n${n}"
+    shift
+    gen "$name" "$n" "$@" || continue
+    for model in mv hier hier-paper; do
+      target/release/metal label-model --problem "$problems/$name" --model "$model" --seed 0
+    done
+  done
+done
