@@ -1,7 +1,7 @@
 //! `metal`: label models from the command line, for label matrices exported from Python.
 //!
 //! ```text
-//! metal label-model --problem DIR --model mv|hier|hier-paper|soft-mv [--seed S] [--threads N] [--out probs.npy]
+//! metal label-model --problem DIR --model mv|hier|hier-paper|soft-mv|mc|mc-snorkel [--seed S] [--threads N] [--out probs.npy]
 //! ```
 //!
 //! `DIR` is a synthetic problem (`schema.json`, `L_train.npy`, optional `L_test.npy`, `Y_test.npy`)
@@ -16,7 +16,7 @@ use std::time::Instant;
 use clap::{Parser, Subcommand, ValueEnum};
 use metal_runtime::io::{npy, synthetic::Problem, wrench};
 use metal_runtime::label_matrix::LabelMatrix;
-use metal_runtime::label_model::{FittedLabelModel, Hierarchical, LabelModel, LfModel, MajorityVote};
+use metal_runtime::label_model::{FittedLabelModel, Hierarchical, LabelModel, LfModel, MajorityVote, MatrixCompletion};
 use serde::Serialize;
 
 #[derive(Parser)]
@@ -47,6 +47,10 @@ enum ModelKind {
     HierPaper,
     /// The paper's model at fixed weights, untrained.
     SoftMv,
+    /// The matrix-completion model (snorkel / snorkel-metal `LabelModel`), learned class balance.
+    Mc,
+    /// The matrix-completion model with snorkel's settings (uniform class balance, no penalty).
+    McSnorkel,
 }
 
 #[derive(clap::Args)]
@@ -122,9 +126,13 @@ fn label_model(args: &LabelModelArgs) -> metal_runtime::Result<Summary> {
     let train = &data.train;
     let mut hier = Hierarchical::default();
     let mut paper = Hierarchical::paper();
+    let mut mc = MatrixCompletion::default();
+    let mut mc_snorkel = MatrixCompletion::snorkel();
     if let Some(e) = args.epochs {
         hier.n_epochs = e;
         paper.n_epochs = e;
+        mc.n_epochs = e;
+        mc_snorkel.n_epochs = e;
     }
     let start = Instant::now();
     let model: Box<dyn FittedLabelModel> = match args.model {
@@ -134,6 +142,8 @@ fn label_model(args: &LabelModelArgs) -> metal_runtime::Result<Summary> {
         ModelKind::HierCc => Box::new(Hierarchical { lf_model: LfModel::ClassConditional, ..hier.clone() }.fit(train)?),
         ModelKind::HierPaper => Box::new(paper.fit(train)?),
         ModelKind::SoftMv => Box::new(hier.soft_mv(train)?),
+        ModelKind::Mc => Box::new(mc.fit(train)?),
+        ModelKind::McSnorkel => Box::new(mc_snorkel.fit(train)?),
     };
     let fit_seconds = start.elapsed().as_secs_f64();
     if let Some(out) = &args.out {

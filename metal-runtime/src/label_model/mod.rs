@@ -9,6 +9,8 @@
 //! - [`Hierarchical`]: the generative model of the paper (§3), fit by maximum marginal likelihood
 //!   with exact inference over the feasible set, in the paper's exact form or extended with a
 //!   class prior and off-task firing propensities; "Soft MV" is its prediction at fixed weights.
+//! - [`MatrixCompletion`]: the matrix-completion model of snorkel-metal's and snorkel's
+//!   `LabelModel` (Ratner et al., AAAI 2019), fit on the mergeable co-vote statistic [`McStats`].
 //!
 //! ```
 //! use std::sync::Arc;
@@ -27,6 +29,7 @@
 //! ```
 
 mod hier;
+mod mc;
 mod mv;
 mod patterns;
 mod probs;
@@ -38,6 +41,7 @@ use crate::label_matrix::{LabelMatrix, LfInfo};
 use crate::schema::TaskGraph;
 
 pub use hier::{ClassBalance, FittedHierarchical, Hierarchical, LfModel, ModelForm};
+pub use mc::{FittedMatrixCompletion, MatrixCompletion, McStats, PrecInit};
 pub use mv::{FittedMajorityVote, MajorityVote};
 pub use patterns::Patterns;
 pub use probs::ProbLabels;
