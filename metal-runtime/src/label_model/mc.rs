@@ -194,7 +194,26 @@ impl Layout {
 /// and the number of items, for one schema and LF set.
 ///
 /// Statistics of shards of the same data (same schema and LFs) add up to the statistic of the
-/// whole, so a fit never needs all items in one place.
+/// whole, so a fit never needs all items in one place:
+///
+/// ```
+/// use std::sync::Arc;
+/// use metal_runtime::label_model::{FittedLabelModel, LabelModel, MatrixCompletion, McStats};
+/// use metal_runtime::prelude::*;
+///
+/// # fn main() -> metal_runtime::Result<()> {
+/// let graph = Arc::new(TaskGraph::flat("Sentiment", ["negative", "positive"])?);
+/// let lfs: Vec<LfInfo> = (0..3).map(|j| LfInfo { name: format!("lf{j}"), task: 0 }).collect();
+/// let shard = |rows: ndarray::Array2<i16>| LabelMatrix::from_dense(graph.clone(), lfs.clone(), rows.view());
+/// let a = shard(ndarray::array![[1, 1, -1], [0, 0, 1], [1, -1, 1]])?;
+/// let b = shard(ndarray::array![[0, 0, 0], [1, 1, 1], [-1, 0, 0]])?;
+/// let mut stats = McStats::new(&a);
+/// stats.merge(&McStats::new(&b))?;
+/// let model = MatrixCompletion::default().fit_stats(&stats)?;
+/// let probs = model.predict_proba(&a)?;
+/// assert_eq!(probs.n_items(), 3);
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone, PartialEq)]
 pub struct McStats {
     graph: Arc<TaskGraph>,
@@ -418,18 +437,14 @@ fn max_assignment(score: &[Vec<f64>]) -> Vec<usize> {
             j0 = j1;
         }
     }
-    let mut assign: Vec<usize> = (0..n).collect();
-    let mut seen = vec![false; n];
-    for j in 1..=n {
-        if p[j] > 0 && !seen[p[j] - 1] {
-            assign[p[j] - 1] = j - 1;
-            seen[p[j] - 1] = true;
+    // Row p[j] goes to column j; a valid permutation, or the identity if anything went wrong.
+    let mut assign = vec![usize::MAX; n];
+    for (j, &row) in p.iter().enumerate().skip(1) {
+        if let Some(a) = row.checked_sub(1).and_then(|i| assign.get_mut(i)) {
+            *a = j - 1;
         }
     }
-    // A valid permutation, or the identity if anything went wrong.
-    let mut hit = vec![false; n];
-    assign.iter().for_each(|&j| hit[j] = true);
-    if hit.iter().all(|&h| h) {
+    if assign.iter().all(|&j| j < n) {
         assign
     } else {
         (0..n).collect()
