@@ -78,6 +78,7 @@ struct LabelModelArgs {
 /// The JSON line printed after a fit.
 #[derive(Serialize)]
 struct Summary {
+    name: &'static str,
     model: ModelKind,
     problem: String,
     n_train: usize,
@@ -165,6 +166,7 @@ fn label_model(args: &LabelModelArgs) -> metal_runtime::Result<Summary> {
     };
     let report = model.fit_report();
     Ok(Summary {
+        name: "label_model",
         model: args.model,
         problem: args.problem.display().to_string(),
         n_train: train.n_items(),

@@ -23,7 +23,8 @@ fn test_accuracy(p: &Problem, model: &dyn FittedLabelModel) -> f64 {
 /// Mean absolute error of the learned LF accuracies over the LFs for which `keep(j)` is true.
 fn accuracy_mae(p: &Problem, learned: &[f64], keep: impl Fn(usize) -> bool) -> f64 {
     let truth = p.lf_accuracy.as_ref().unwrap();
-    let (sum, n) = (0..truth.len()).filter(|&j| keep(j)).fold((0.0, 0), |(s, n), j| (s + (learned[j] - truth[j]).abs(), n + 1));
+    let (sum, n) =
+        (0..truth.len()).filter(|&j| keep(j)).fold((0.0, 0), |(s, n), j| (s + (learned[j] - truth[j]).abs(), n + 1));
     sum / n as f64
 }
 
