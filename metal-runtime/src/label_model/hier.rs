@@ -207,6 +207,8 @@ struct Tables {
     lf_offset: Vec<usize>,
     /// Offset of LF j's k_t entries in per-LF, per-true-label arrays.
     lf_label_offset: Vec<usize>,
+    /// K × T: index of `y_t` (k_t for ∅) in a per-task scratch array, offset included.
+    score_index: Vec<usize>,
     /// Offsets of each task's block in a per-task scratch array of size Σ (k_t + 1).
     task_offset: Vec<usize>,
     task_card: Vec<usize>,
@@ -241,6 +243,13 @@ impl Tables {
             off += c * c;
         }
         lf_offset.push(off);
+        let score_index = (0..k * n_tasks)
+            .map(|i| {
+                let (y, t) = (i / n_tasks, i % n_tasks);
+                let v = feasible[y * n_tasks + t];
+                task_offset[t] + if v == NULL { task_card[t] } else { usize::from(v) }
+            })
+            .collect();
         let mut lf_label_offset = Vec::with_capacity(lfs.len() + 1);
         let mut off = 0;
         for &c in &lf_card {
@@ -256,6 +265,7 @@ impl Tables {
             lf_card,
             lf_offset,
             lf_label_offset,
+            score_index,
             task_offset,
             task_card,
         }
@@ -475,6 +485,8 @@ struct Row {
     /// Per task block: summed deltas for y_t = 0..k_t and (last) y_t = ∅.
     task_score: Vec<f64>,
     touched: Vec<bool>,
+    /// The tasks with at least one vote on the row.
+    touched_list: Vec<usize>,
     score: Vec<f64>,
     /// Per task block: posterior marginal of y_t = 0..k_t and ∅.
     marg: Vec<f64>,
@@ -486,6 +498,7 @@ impl Row {
         Row {
             task_score: vec![0.0; size],
             touched: vec![false; tab.n_tasks],
+            touched_list: Vec::with_capacity(tab.n_tasks),
             score: vec![0.0; tab.k],
             marg: vec![0.0; size],
         }
@@ -493,54 +506,60 @@ impl Row {
 
     /// Computes the posterior over end labels into `self.score`; returns the log-sum-exp.
     fn posterior(&mut self, tab: &Tables, sc: &Scores, lfs: &[u32], labels: &[u16]) -> f64 {
-        self.touched.iter_mut().for_each(|t| *t = false);
+        for &t in &self.touched_list {
+            self.touched[t] = false;
+        }
+        self.touched_list.clear();
         for (&j, &v) in lfs.iter().zip(labels) {
             let j = j as usize;
             let t = tab.lf_task[j];
             let off = tab.task_offset[t];
             let kt = tab.task_card[t];
+            let block = &mut self.task_score[off..=off + kt];
             if !self.touched[t] {
-                self.task_score[off..=off + kt].iter_mut().for_each(|x| *x = 0.0);
+                block.iter_mut().for_each(|x| *x = 0.0);
                 self.touched[t] = true;
+                self.touched_list.push(t);
             }
-            let block = tab.lf_offset[j];
-            for u in 0..kt {
-                self.task_score[off + u] += sc.d_vote[block + u * kt + usize::from(v)];
+            let d = &sc.d_vote[tab.lf_offset[j]..tab.lf_offset[j] + kt * kt];
+            let v = usize::from(v);
+            for (u, x) in block[..kt].iter_mut().enumerate() {
+                *x += d[u * kt + v];
             }
-            self.task_score[off + kt] += sc.d_off[j];
+            block[kt] += sc.d_off[j];
         }
-        for y in 0..tab.k {
+        let mut max = f64::NEG_INFINITY;
+        for (y, out) in self.score.iter_mut().enumerate() {
+            let idx = &tab.score_index[y * tab.n_tasks..(y + 1) * tab.n_tasks];
             let mut s = sc.base[y];
-            for t in 0..tab.n_tasks {
-                if self.touched[t] {
-                    let yt = tab.y_t(y, t);
-                    let idx = if yt == NULL { tab.task_card[t] } else { usize::from(yt) };
-                    s += self.task_score[tab.task_offset[t] + idx];
-                }
+            for &t in &self.touched_list {
+                s += self.task_score[idx[t]];
             }
-            self.score[y] = s;
+            *out = s;
+            max = max.max(s);
         }
-        let lse = log_sum_exp(&self.score);
-        self.score.iter_mut().for_each(|s| *s = (*s - lse).exp());
-        lse
+        if !max.is_finite() {
+            return max;
+        }
+        let mut sum = 0.0;
+        for s in self.score.iter_mut() {
+            *s = (*s - max).exp();
+            sum += *s;
+        }
+        self.score.iter_mut().for_each(|s| *s /= sum);
+        max + sum.ln()
     }
 
     /// Posterior marginals of the touched tasks, from `self.score`.
     fn marginals(&mut self, tab: &Tables) {
-        for t in 0..tab.n_tasks {
-            if self.touched[t] {
-                let off = tab.task_offset[t];
-                self.marg[off..=off + tab.task_card[t]].iter_mut().for_each(|x| *x = 0.0);
-            }
+        for &t in &self.touched_list {
+            let off = tab.task_offset[t];
+            self.marg[off..=off + tab.task_card[t]].iter_mut().for_each(|x| *x = 0.0);
         }
-        for y in 0..tab.k {
-            let q = self.score[y];
-            for t in 0..tab.n_tasks {
-                if self.touched[t] {
-                    let yt = tab.y_t(y, t);
-                    let idx = if yt == NULL { tab.task_card[t] } else { usize::from(yt) };
-                    self.marg[tab.task_offset[t] + idx] += q;
-                }
+        for (y, &q) in self.score.iter().enumerate() {
+            let idx = &tab.score_index[y * tab.n_tasks..(y + 1) * tab.n_tasks];
+            for &t in &self.touched_list {
+                self.marg[idx[t]] += q;
             }
         }
     }
