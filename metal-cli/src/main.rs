@@ -14,9 +14,12 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use clap::{Parser, Subcommand, ValueEnum};
+use metal_runtime::error::LabelModelError;
 use metal_runtime::io::{npy, synthetic::Problem, wrench};
 use metal_runtime::label_matrix::LabelMatrix;
-use metal_runtime::label_model::{FittedLabelModel, Hierarchical, LabelModel, LfModel, MajorityVote, MatrixCompletion};
+use metal_runtime::label_model::{
+    ClassBalance, FittedLabelModel, Hierarchical, LabelModel, LfModel, MajorityVote, MatrixCompletion,
+};
 use serde::Serialize;
 
 #[derive(Parser)]
@@ -53,6 +56,13 @@ enum ModelKind {
     McSnorkel,
 }
 
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum BalanceArg {
+    Learned,
+    Uniform,
+    Valid,
+}
+
 #[derive(clap::Args)]
 struct LabelModelArgs {
     /// Problem folder: synthetic (schema.json + L_train.npy) or WRENCH (train.jsonl ...).
@@ -70,6 +80,10 @@ struct LabelModelArgs {
     /// Where to write the training items' probabilistic labels (float64 .npy, n × K).
     #[arg(long)]
     out: Option<PathBuf>,
+    /// Class balance of the trained models: learned from the data, uniform, or estimated from the
+    /// gold labels of the validation split (WRENCH folders only).
+    #[arg(long, value_enum, default_value = "learned")]
+    class_balance: BalanceArg,
     /// Most epochs of the trained models.
     #[arg(long)]
     epochs: Option<usize>,
@@ -104,6 +118,7 @@ fn peak_rss_mb() -> Option<f64> {
 
 struct Loaded {
     train: LabelMatrix,
+    valid_labels: Option<Vec<usize>>,
     test: Option<(LabelMatrix, Vec<usize>)>,
     true_accuracy: Option<Vec<f64>>,
 }
@@ -115,10 +130,15 @@ fn load(dir: &Path) -> metal_runtime::Result<Loaded> {
             (Some(l), Some(y)) => Some((l, y)),
             _ => None,
         };
-        Ok(Loaded { train: p.train, test, true_accuracy: p.lf_accuracy })
+        Ok(Loaded { train: p.train, valid_labels: None, test, true_accuracy: p.lf_accuracy })
     } else {
         let d = wrench::Dataset::load(dir)?;
-        Ok(Loaded { train: d.train.matrix, test: Some((d.test.matrix, d.test.labels)), true_accuracy: None })
+        Ok(Loaded {
+            train: d.train.matrix,
+            valid_labels: Some(d.valid.labels),
+            test: Some((d.test.matrix, d.test.labels)),
+            true_accuracy: None,
+        })
     }
 }
 
@@ -135,6 +155,24 @@ fn label_model(args: &LabelModelArgs) -> metal_runtime::Result<Summary> {
         mc.n_epochs = e;
         mc_snorkel.n_epochs = e;
     }
+    let balance = match args.class_balance {
+        BalanceArg::Learned => ClassBalance::Learned,
+        BalanceArg::Uniform => ClassBalance::Uniform,
+        BalanceArg::Valid => match &data.valid_labels {
+            Some(y) => ClassBalance::from_labels(y, train.graph().n_end_labels()),
+            None => {
+                return Err(LabelModelError::InvalidConfig {
+                    name: "class_balance",
+                    value: "valid".into(),
+                    expected: "a problem folder with a validation split (WRENCH)",
+                }
+                .into())
+            }
+        },
+    };
+    hier.class_balance = balance.clone();
+    paper.class_balance = balance.clone();
+    mc.class_balance = balance;
     let start = Instant::now();
     let model: Box<dyn FittedLabelModel> = match args.model {
         ModelKind::Mv => Box::new(MajorityVote.fit(train)?),
