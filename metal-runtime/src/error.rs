@@ -349,6 +349,157 @@ pub enum LabelModelError {
     },
 }
 
+/// Featurizing, building, training, saving or loading the end model failed.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum EndModelError {
+    /// A configuration value is out of its range.
+    #[error("invalid end model setting `{name}` = {value}: {expected}")]
+    InvalidConfig {
+        /// The setting.
+        name: &'static str,
+        /// Its value.
+        value: String,
+        /// What is allowed.
+        expected: &'static str,
+    },
+    /// The hierarchical architecture needs one intermediate layer per level of the task tree.
+    #[error("the task tree has depth {max_depth}, so HierMTL needs at least {} intermediate layers, but {n_layers} are configured", max_depth + 1)]
+    StackTooShallow {
+        /// The deepest task's depth (the root has depth 0).
+        max_depth: usize,
+        /// Number of intermediate layers configured.
+        n_layers: usize,
+    },
+    /// A task head is placed at a layer the stack does not have.
+    #[error("the head of task `{task}` is placed after layer {layer}, but the stack has layers 1..={n_layers}")]
+    HeadLayerOutOfRange {
+        /// The task.
+        task: String,
+        /// The 1-based layer index given.
+        layer: usize,
+        /// Number of intermediate layers.
+        n_layers: usize,
+    },
+    /// No item is left to train on.
+    #[error("the training set is empty (after dropping the items every LF abstained on)")]
+    EmptyTrainingSet,
+    /// Two sizes that must agree differ.
+    #[error("{what}: expected {expected}, got {got}")]
+    ShapeMismatch {
+        /// What was compared.
+        what: &'static str,
+        /// The expected size.
+        expected: usize,
+        /// The size found.
+        got: usize,
+    },
+    /// Labels or a saved model belong to another task schema.
+    #[error("schema mismatch: {what}")]
+    SchemaMismatch {
+        /// What differs.
+        what: String,
+    },
+    /// A sparse feature index is not below the number of features.
+    #[error("item {item}: feature index {index} is out of range; there are {n_features} features")]
+    FeatureOutOfRange {
+        /// Row index.
+        item: usize,
+        /// The index found.
+        index: usize,
+        /// Number of features.
+        n_features: usize,
+    },
+    /// A feature value is NaN or infinite.
+    #[error("item {item}: a feature value is not finite")]
+    NonFiniteFeature {
+        /// Row index.
+        item: usize,
+    },
+    /// A row of probabilistic labels is not a distribution (negative or non-finite entries).
+    #[error("item {item}: probabilistic labels must be finite and non-negative")]
+    InvalidLabels {
+        /// Row index.
+        item: usize,
+    },
+    /// A gold end label is not an end label of the schema.
+    #[error("item {item}: gold end label {label} is out of range; there are {n_labels} end labels")]
+    GoldLabelOutOfRange {
+        /// Row index.
+        item: usize,
+        /// The label found.
+        label: usize,
+        /// Number of end labels.
+        n_labels: usize,
+    },
+    /// No word of the training texts reaches the minimum count.
+    #[error("no word occurs at least {min_count} times in the {n_texts} training texts")]
+    EmptyVocabulary {
+        /// Number of training texts.
+        n_texts: usize,
+        /// The minimum count.
+        min_count: usize,
+    },
+    /// A saved vocabulary lists a word twice.
+    #[error("duplicate word `{word}` in the vocabulary")]
+    DuplicateWord {
+        /// The word.
+        word: String,
+    },
+    /// Training produced a non-finite loss.
+    #[error("training diverged at epoch {epoch} (loss {loss}); lower the learning rate")]
+    Diverged {
+        /// The epoch (1-based).
+        epoch: usize,
+        /// The loss found.
+        loss: f64,
+    },
+    /// A libtorch operation failed.
+    #[error("libtorch failed in {op}: {message}")]
+    Torch {
+        /// What was being done.
+        op: &'static str,
+        /// libtorch's message.
+        message: String,
+    },
+    /// A saved model's file cannot be read or parsed.
+    #[error("{path}: {message}")]
+    ModelFile {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        message: String,
+    },
+    /// A saved model's weights lack a tensor the architecture needs.
+    #[error("{path}: missing tensor `{name}`")]
+    MissingTensor {
+        /// The weights file.
+        path: PathBuf,
+        /// The tensor's name.
+        name: String,
+    },
+    /// A saved model's weights hold a tensor the architecture does not have.
+    #[error("{path}: unexpected tensor `{name}` (the weights belong to another architecture)")]
+    UnexpectedTensor {
+        /// The weights file.
+        path: PathBuf,
+        /// The tensor's name.
+        name: String,
+    },
+    /// A saved tensor's shape differs from the architecture's.
+    #[error("{path}: tensor `{name}` has shape {got:?}, but the architecture needs {expected:?}")]
+    TensorShape {
+        /// The weights file.
+        path: PathBuf,
+        /// The tensor's name.
+        name: String,
+        /// The shape the architecture needs.
+        expected: Vec<i64>,
+        /// The shape in the file.
+        got: Vec<i64>,
+    },
+}
+
 /// Any error of this crate.
 ///
 /// Each variant boxes its concern's error, so that `Result<T, Error>` stays two words wide.
@@ -370,6 +521,9 @@ pub enum Error {
     /// See [`IoError`].
     #[error(transparent)]
     Io(Box<IoError>),
+    /// See [`EndModelError`].
+    #[error(transparent)]
+    EndModel(Box<EndModelError>),
 }
 
 macro_rules! boxed_from {
@@ -388,6 +542,7 @@ boxed_from!(
     ApplyError => Apply,
     LabelModelError => LabelModel,
     IoError => Io,
+    EndModelError => EndModel,
 );
 
 /// `Result` with this crate's [`Error`].

@@ -74,7 +74,10 @@ pub use metal_macros::{labeling_function, task_schema};
 pub mod analysis;
 #[cfg(feature = "torch")]
 pub mod device;
+#[cfg(feature = "torch")]
+pub mod end_model;
 pub mod error;
+pub mod featurize;
 pub mod io;
 pub mod label_matrix;
 pub mod label_model;

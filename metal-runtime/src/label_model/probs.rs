@@ -4,6 +4,7 @@ use ndarray::{Array2, ArrayView2, Axis};
 use rand::{Rng, SeedableRng};
 use rand_xoshiro::Xoshiro256PlusPlus;
 
+use crate::error::EndModelError;
 use crate::schema::{TaskGraph, TaskId};
 
 /// Probabilistic labels: for each item, a distribution over the end labels, and the per-task
@@ -24,6 +25,23 @@ impl ProbLabels {
     pub fn new(graph: Arc<TaskGraph>, end: Array2<f64>) -> Self {
         assert_eq!(end.ncols(), graph.n_end_labels(), "one column per end label");
         ProbLabels { graph, end }
+    }
+
+    /// One-hot labels from hard end labels (e.g. a hand-labeled dev set), so that training from
+    /// gold labels takes the same path as training from probabilistic ones.
+    ///
+    /// # Errors
+    /// [`EndModelError::GoldLabelOutOfRange`] for a label that is not an end label of `graph`.
+    pub fn one_hot(graph: Arc<TaskGraph>, labels: &[usize]) -> Result<Self, EndModelError> {
+        let k = graph.n_end_labels();
+        let mut end = Array2::zeros((labels.len(), k));
+        for (i, &y) in labels.iter().enumerate() {
+            if y >= k {
+                return Err(EndModelError::GoldLabelOutOfRange { item: i, label: y, n_labels: k });
+            }
+            end[[i, y]] = 1.0;
+        }
+        Ok(ProbLabels { graph, end })
     }
 
     /// The task graph.

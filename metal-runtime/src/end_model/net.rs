@@ -1,0 +1,319 @@
+//! The building blocks of the multi-task network: input modules, the intermediate stack and the
+//! task heads, wired from the task graph.
+
+use rand::Rng;
+use tch::{nn, Kind, TchError, Tensor};
+
+use super::{Architecture, EndModelConfig, HierDirection, InputConfig};
+use crate::schema::TaskGraph;
+
+/// A mini-batch of inputs on the model's device.
+#[derive(Debug)]
+pub enum InputBatch {
+    /// b × D dense rows (f32).
+    Dense(Tensor),
+    /// b sparse rows in the layout of [`Tensor::embedding_bag`]: the feature indices of all rows
+    /// (i64), the offset of each row's first entry (i64, one per row) and one weight per index (f32).
+    Sparse {
+        /// Feature indices, all rows concatenated.
+        indices: Tensor,
+        /// Start of each row in `indices`.
+        offsets: Tensor,
+        /// The value of each entry.
+        weights: Tensor,
+    },
+}
+
+/// Maps a batch of raw inputs to a b × D₀ representation (paper §4, "input module").
+///
+/// Implement it with any tch module to plug a custom input into
+/// [`EndModel::with_input`](super::EndModel::with_input); its parameters must live under the
+/// [`nn::Path`] it is built with, so that they are trained and saved with the rest.
+pub trait InputModule {
+    /// The output width D₀.
+    fn out_dim(&self) -> usize;
+    /// Whether the module reads sparse batches ([`InputBatch::Sparse`]); dense batches otherwise.
+    fn wants_sparse(&self) -> bool {
+        false
+    }
+    /// The b × D₀ output; `train` is true during training (for dropout and similar).
+    fn forward_t(&self, x: &InputBatch, train: bool) -> Result<Tensor, TchError>;
+}
+
+/// The identity over dense features: D₀ = V. Sparse features are densified one batch at a time.
+#[derive(Debug)]
+pub struct IdentityInput {
+    dim: usize,
+}
+
+impl IdentityInput {
+    /// The identity over `dim` features.
+    pub fn new(dim: usize) -> Self {
+        IdentityInput { dim }
+    }
+}
+
+impl InputModule for IdentityInput {
+    fn out_dim(&self) -> usize {
+        self.dim
+    }
+    fn forward_t(&self, x: &InputBatch, _train: bool) -> Result<Tensor, TchError> {
+        match x {
+            InputBatch::Dense(t) => Ok(t.shallow_clone()),
+            InputBatch::Sparse { .. } => Err(TchError::Kind("the identity input reads dense batches".into())),
+        }
+    }
+}
+
+/// A linear layer over sparse bag-of-words rows: `x W + b` computed as the weighted sum of the rows
+/// of `W` (V × D) named by the row's feature indices ([`Tensor::embedding_bag`] in sum mode), so that
+/// no n × V matrix is ever formed. Followed by a ReLU.
+#[derive(Debug)]
+pub struct BagOfWords {
+    weight: Tensor,
+    bias: Tensor,
+}
+
+impl BagOfWords {
+    /// A V × `dim` layer under `path`, initialized uniformly in ±1/√V from `rng`.
+    pub fn new(path: &nn::Path<'_>, n_features: usize, dim: usize, rng: &mut impl Rng) -> Result<Self, TchError> {
+        let bound = 1.0 / (n_features as f64).sqrt();
+        Ok(BagOfWords {
+            weight: uniform_var(path, "weight", &[n_features as i64, dim as i64], bound, rng)?,
+            bias: uniform_var(path, "bias", &[dim as i64], bound, rng)?,
+        })
+    }
+}
+
+impl InputModule for BagOfWords {
+    fn out_dim(&self) -> usize {
+        self.bias.size()[0] as usize
+    }
+    fn wants_sparse(&self) -> bool {
+        true
+    }
+    fn forward_t(&self, x: &InputBatch, _train: bool) -> Result<Tensor, TchError> {
+        let out = match x {
+            InputBatch::Sparse { indices, offsets, weights } => {
+                Tensor::f_embedding_bag(&self.weight, indices, offsets, false, 0, false, Some(weights), false)?.0
+            }
+            InputBatch::Dense(t) => t.f_matmul(&self.weight)?,
+        };
+        out.f_add(&self.bias)?.f_relu()
+    }
+}
+
+/// A dense layer `x W + b`, W stored in × out.
+#[derive(Debug)]
+struct Linear {
+    weight: Tensor,
+    bias: Tensor,
+}
+
+impl Linear {
+    fn new(path: &nn::Path<'_>, d_in: usize, d_out: usize, rng: &mut impl Rng) -> Result<Self, TchError> {
+        let bound = 1.0 / (d_in.max(1) as f64).sqrt();
+        Ok(Linear {
+            weight: uniform_var(path, "weight", &[d_in as i64, d_out as i64], bound, rng)?,
+            bias: uniform_var(path, "bias", &[d_out as i64], bound, rng)?,
+        })
+    }
+    fn forward(&self, x: &Tensor) -> Result<Tensor, TchError> {
+        x.f_matmul(&self.weight)?.f_add(&self.bias)
+    }
+}
+
+/// A trainable variable drawn uniformly in ±`bound` from `rng` (not from libtorch's global
+/// generator, so that models built in parallel stay reproducible).
+fn uniform_var(
+    path: &nn::Path<'_>,
+    name: &str,
+    dims: &[i64],
+    bound: f64,
+    rng: &mut impl Rng,
+) -> Result<Tensor, TchError> {
+    let n: i64 = dims.iter().product();
+    let values: Vec<f32> = (0..n).map(|_| rng.gen_range(-bound..=bound) as f32).collect();
+    let init = Tensor::from_slice(&values).f_view(dims)?;
+    path.f_var_copy(name, &init)
+}
+
+/// One task head: where it reads from and what it adds to its input.
+#[derive(Debug)]
+struct Head {
+    /// Output slot (the task; 0 for SingleTask's single head).
+    slot: usize,
+    /// 0: the input module's output; i ≥ 1: the output of intermediate layer i.
+    layer: usize,
+    /// Slots whose outputs are appended to the head's input.
+    extra: Vec<usize>,
+    linear: Linear,
+}
+
+/// The multi-task network compiled from a task graph (paper §4): an input module, a stack of
+/// linear + ReLU layers, and one linear head per task.
+///
+/// [`forward_t`](Self::forward_t) returns one logit tensor per output slot: per task (k_t
+/// columns for the root, k_t + 1 with ∅ last for other tasks), or a single b × K tensor for
+/// [`Architecture::SingleTask`].
+pub struct MultiTaskNet {
+    input: Box<dyn InputModule>,
+    layers: Vec<Linear>,
+    dropout: f64,
+    /// In evaluation order.
+    heads: Vec<Head>,
+    n_slots: usize,
+}
+
+impl std::fmt::Debug for MultiTaskNet {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MultiTaskNet")
+            .field("input_dim", &self.input.out_dim())
+            .field("layers", &self.layers.len())
+            .field("heads", &self.heads)
+            .finish()
+    }
+}
+
+/// The 1-based layer each task's head reads from, per the architecture (validated config).
+pub(super) fn head_layers(graph: &TaskGraph, config: &EndModelConfig) -> Vec<usize> {
+    let n_layers = config.layers.len();
+    if let Some(layers) = &config.head_layers {
+        return layers.clone();
+    }
+    (0..graph.n_tasks())
+        .map(|t| match config.architecture {
+            Architecture::HierMtl { .. } => n_layers - graph.depth(t),
+            _ => n_layers,
+        })
+        .collect()
+}
+
+impl MultiTaskNet {
+    /// Builds the network under `path` for `graph`, reading the input through `input`.
+    /// `config` must have passed [`EndModelConfig::check`].
+    pub fn build(
+        path: &nn::Path<'_>,
+        graph: &TaskGraph,
+        config: &EndModelConfig,
+        input: Box<dyn InputModule>,
+        rng: &mut impl Rng,
+    ) -> Result<Self, TchError> {
+        let mut widths = vec![input.out_dim()];
+        widths.extend(config.layers.iter().copied());
+        let mut layers = Vec::with_capacity(config.layers.len());
+        for i in 0..config.layers.len() {
+            layers.push(Linear::new(&(path / "layers" / i), widths[i], widths[i + 1], rng)?);
+        }
+        let root = graph.root();
+        let n_out = |t: usize| graph.cardinality(t) + usize::from(t != root);
+        let mut heads = Vec::new();
+        let n_slots = match config.architecture {
+            Architecture::SingleTask => {
+                let top = config.layers.len();
+                let linear = Linear::new(&(path / "heads" / 0), widths[top], graph.n_end_labels(), rng)?;
+                heads.push(Head { slot: 0, layer: top, extra: Vec::new(), linear });
+                1
+            }
+            Architecture::FlatMtl | Architecture::HierMtl { .. } => {
+                let at = head_layers(graph, config);
+                let mut order: Vec<usize> = (0..graph.n_tasks()).collect();
+                let extra_of = |t: usize| -> Vec<usize> {
+                    match config.architecture {
+                        Architecture::HierMtl { direction: HierDirection::ChildToParent } => {
+                            graph.children(t).collect()
+                        }
+                        Architecture::HierMtl { direction: HierDirection::ParentToChild } => {
+                            graph.task(t).parent.map(|p| p.task).into_iter().collect()
+                        }
+                        _ => Vec::new(),
+                    }
+                };
+                match config.architecture {
+                    Architecture::HierMtl { direction: HierDirection::ChildToParent } => {
+                        order.sort_by_key(|&t| std::cmp::Reverse(graph.depth(t)))
+                    }
+                    _ => order.sort_by_key(|&t| graph.depth(t)),
+                }
+                for t in order {
+                    let extra = extra_of(t);
+                    let d_in = widths[at[t]] + extra.iter().map(|&e| n_out(e)).sum::<usize>();
+                    let linear = Linear::new(&(path / "heads" / t), d_in, n_out(t), rng)?;
+                    heads.push(Head { slot: t, layer: at[t], extra, linear });
+                }
+                graph.n_tasks()
+            }
+        };
+        Ok(MultiTaskNet { input, layers, dropout: config.dropout, heads, n_slots })
+    }
+
+    /// Whether batches must be sparse ([`InputModule::wants_sparse`]).
+    pub fn wants_sparse(&self) -> bool {
+        self.input.wants_sparse()
+    }
+
+    /// The logits of every output slot for a batch.
+    pub fn forward_t(&self, x: &InputBatch, train: bool) -> Result<Vec<Tensor>, TchError> {
+        let mut hidden = vec![self.input.forward_t(x, train)?];
+        for layer in &self.layers {
+            let mut h = layer.forward(&hidden[hidden.len() - 1])?.f_relu()?;
+            if self.dropout > 0.0 {
+                h = h.f_dropout(self.dropout, train)?;
+            }
+            hidden.push(h);
+        }
+        let mut outputs: Vec<Option<Tensor>> = (0..self.n_slots).map(|_| None).collect();
+        for head in &self.heads {
+            let base = &hidden[head.layer];
+            let out = if head.extra.is_empty() {
+                head.linear.forward(base)?
+            } else {
+                let mut parts = vec![base.shallow_clone()];
+                for &e in &head.extra {
+                    let Some(o) = &outputs[e] else {
+                        return Err(TchError::Kind("a head's input was not computed before it".into()));
+                    };
+                    parts.push(o.shallow_clone());
+                }
+                head.linear.forward(&Tensor::f_cat(&parts, 1)?)?
+            };
+            outputs[head.slot] = Some(out);
+        }
+        outputs
+            .into_iter()
+            .map(|o| o.ok_or_else(|| TchError::Kind("a task has no head".into())))
+            .collect::<Result<Vec<_>, _>>()
+    }
+}
+
+/// The built-in input module for `config`.
+pub(super) fn builtin_input(
+    path: &nn::Path<'_>,
+    input: &InputConfig,
+    n_features: usize,
+    rng: &mut impl Rng,
+) -> Result<Box<dyn InputModule>, TchError> {
+    Ok(match *input {
+        InputConfig::Identity => Box::new(IdentityInput::new(n_features)),
+        InputConfig::BagOfWords { dim } => Box::new(BagOfWords::new(&(path / "input"), n_features, dim, rng)?),
+        InputConfig::Custom { .. } => {
+            return Err(TchError::Kind("a custom input module must be passed to `with_input`".into()))
+        }
+    })
+}
+
+/// Sum over tasks of the soft cross-entropy of `logits` against `targets` (both b × c per slot),
+/// weighted per slot.
+pub(super) fn soft_cross_entropy(logits: &[Tensor], targets: &[Tensor], weights: &[f64]) -> Result<Tensor, TchError> {
+    let mut total: Option<Tensor> = None;
+    for ((z, y), &w) in logits.iter().zip(targets).zip(weights) {
+        let logp = z.f_log_softmax(1, Kind::Float)?;
+        let per_item = y.f_mul(&logp)?.f_sum_dim_intlist(1, false, Kind::Float)?;
+        let loss = per_item.f_mean(Kind::Float)?.f_mul_scalar(-w)?;
+        total = Some(match total {
+            None => loss,
+            Some(t) => t.f_add(&loss)?,
+        });
+    }
+    total.ok_or_else(|| TchError::Kind("no task to train".into()))
+}
