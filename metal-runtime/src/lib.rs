@@ -64,6 +64,9 @@
 //! - [`lf`]: applying LFs in parallel into a sparse [`LabelMatrix`](label_matrix::LabelMatrix).
 //! - [`analysis`]: LF coverage, overlaps, conflicts and accuracy against gold labels.
 //! - [`io`]: label matrices as `.npy` (snorkel convention), synthetic problems, WRENCH files.
+//! - [`featurize`]: a bag-of-words vocabulary and sparse word-count (or TF-IDF) features.
+//! - `end_model` (feature `torch`): the multi-task network compiled from the schema (SingleTask,
+//!   FlatMTL, HierMTL), trained on probabilistic labels with dev-set model selection.
 #![warn(missing_docs)]
 
 #[allow(unused_extern_crates)] // lets generated `::metal_runtime::` paths resolve in this crate

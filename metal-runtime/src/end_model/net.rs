@@ -29,7 +29,7 @@ pub enum InputBatch {
 /// Implement it with any tch module to plug a custom input into
 /// [`EndModel::with_input`](super::EndModel::with_input); its parameters must live under the
 /// [`nn::Path`] it is built with, so that they are trained and saved with the rest.
-pub trait InputModule {
+pub trait InputModule: Send {
     /// The output width D₀.
     fn out_dim(&self) -> usize;
     /// Whether the module reads sparse batches ([`InputBatch::Sparse`]); dense batches otherwise.

@@ -371,3 +371,11 @@ fn a_user_input_module_trains_and_reloads() {
     let loaded = EndModel::load_with_input(dir.path(), Device::Cpu, make).unwrap();
     assert_eq!(loaded.predict(&p.x_test).unwrap(), model.predict(&p.x_test).unwrap());
 }
+
+#[test]
+fn end_models_can_move_between_threads() {
+    fn is_send<T: Send>() {}
+    is_send::<EndModel>();
+    is_send::<TrainLog>();
+    is_send::<Predictions>();
+}
