@@ -50,15 +50,16 @@ fn tree_2_22_root_accuracies_and_end_label_accuracy() {
     let learned = fit.lf_accuracies().unwrap();
     let root = p.train.graph().root();
     // Root-task LFs are well identified; child tasks with 3 LFs each only weakly (their overlaps
-    // are rare), so they get the looser bound a correctly specified fit reaches (measured 0.12).
+    // are rare), so they get a looser bound (measured 0.057).
     let root_mae = accuracy_mae(&p, &learned, |j| p.train.lf_task(j) == root);
     assert!(root_mae < 0.03, "root-task accuracy MAE {root_mae}");
     let child_mae = accuracy_mae(&p, &learned, |j| p.train.lf_task(j) != root);
-    assert!(child_mae < 0.15, "child-task accuracy MAE {child_mae}");
+    assert!(child_mae < 0.08, "child-task accuracy MAE {child_mae}");
     let mv = test_accuracy(&p, &MajorityVote.fit(&p.train).unwrap());
     let acc = test_accuracy(&p, &fit);
-    // Measured 0.5586; majority vote 0.4159; snorkel-metal MTLabelModel 0.551; limit 0.5725.
-    assert!(acc > mv && acc >= 0.551, "{acc} (majority vote {mv})");
+    // Measured 0.5669; majority vote 0.4159; snorkel-metal MTLabelModel 0.551; limit 0.5725.
+    // Half-way from 0.551 to the limit is 0.56175.
+    assert!(acc > mv && acc >= 0.56175, "{acc} (majority vote {mv})");
 }
 
 #[test]

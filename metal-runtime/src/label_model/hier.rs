@@ -104,8 +104,13 @@ pub struct Hierarchical {
     pub l2: f64,
     /// Pseudo-count added to each outcome in the M-step (extended form).
     pub smoothing: f64,
-    /// Initial accuracy `P(vote = y_t | vote, y_t ≠ ∅)` of every LF.
+    /// Initial accuracy `P(vote = y_t | vote, y_t ≠ ∅)` of every LF, and the center of the
+    /// accuracy prior.
     pub init_accuracy: f64,
+    /// Strength, in pseudo-votes, of the prior pulling each LF's accuracy toward `init_accuracy`
+    /// (extended form, class-propensity LFs): negligible for LFs with thousands of votes, it keeps
+    /// weakly identified LFs (few overlaps) from drifting.
+    pub accuracy_prior: f64,
     /// Show a progress bar on standard error (when it is a terminal).
     pub progress: bool,
 }
@@ -122,6 +127,7 @@ impl Default for Hierarchical {
             l2: 0.0,
             smoothing: 0.5,
             init_accuracy: 0.7,
+            accuracy_prior: 30.0,
             progress: true,
         }
     }
@@ -167,6 +173,9 @@ impl Hierarchical {
         }
         if !(self.l2 >= 0.0 && self.l2.is_finite()) {
             return bad("l2", self.l2, "non-negative and finite");
+        }
+        if !(self.accuracy_prior >= 0.0 && self.accuracy_prior.is_finite()) {
+            return bad("accuracy_prior", self.accuracy_prior, "non-negative and finite");
         }
         if !(self.smoothing >= 0.0 && self.smoothing.is_finite()) {
             return bad("smoothing", self.smoothing, "non-negative and finite");
@@ -865,7 +874,9 @@ impl Hierarchical {
                 }
                 LfModel::ClassPropensity => {
                     let (correct, wrong) = st.correct_wrong(tab, j);
-                    let acc = ((correct + s) / (correct + wrong + 2.0 * s).max(MIN_PROB)).clamp(MIN_PROB, 1.0);
+                    let sa = self.accuracy_prior;
+                    let acc = ((correct + sa * self.init_accuracy) / (correct + wrong + sa).max(MIN_PROB))
+                        .clamp(MIN_PROB, 1.0);
                     for u in 0..k {
                         let fired: f64 = st.vote[block + u * k..block + (u + 1) * k].iter().sum();
                         let fire = ((fired + s) / (n_on[u] + 2.0 * s).max(MIN_PROB)).clamp(MIN_PROB, 1.0 - MIN_PROB);
