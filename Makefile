@@ -18,6 +18,8 @@ test:
 
 build:
 	$(CARGO) build --release --workspace --all-features --bins
+	# The label-model tool needs no libtorch: rebuild it without, so it does not load it.
+	$(CARGO) build --release -p metal-cli
 
 bench: build
 	bench/run.sh

@@ -34,7 +34,7 @@ for n in 10000 100000 1000000; do
     name="${1}_n${n}"
     shift
     gen "$name" "$n" "$@" || continue
-    for model in mv hier hier-paper; do
+    for model in mv mc hier hier-paper; do
       target/release/metal label-model --problem "$problems/$name" --model "$model" --seed 0
     done
   done
