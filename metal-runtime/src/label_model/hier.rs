@@ -574,7 +574,7 @@ impl Row {
     }
 }
 
-fn e_step(tab: &Tables, sc: &Scores, pats: &Patterns) -> Stats {
+fn e_step(tab: &Tables, sc: &Scores, pats: &Patterns<'_>) -> Stats {
     (0..pats.len())
         .into_par_iter()
         .with_min_len(256)
@@ -771,7 +771,7 @@ impl Hierarchical {
     fn fit_em(
         &self,
         tab: &Tables,
-        pats: &Patterns,
+        pats: &Patterns<'_>,
         rate: &[f64],
         n: f64,
         bar: &ProgressBar,
@@ -907,7 +907,7 @@ impl Hierarchical {
     fn fit_paper(
         &self,
         tab: &Tables,
-        pats: &Patterns,
+        pats: &Patterns<'_>,
         rate: &[f64],
         n: f64,
         bar: &ProgressBar,
@@ -958,7 +958,7 @@ impl Hierarchical {
 /// Loss (mean negative log marginal likelihood + `l2/2 ‖x − x0‖²`) of the paper form, and its
 /// gradient with respect to `(θ_lab, θ_acc)`: `E_model[h] − E_posterior[h]` (per item) plus the
 /// penalty's.
-fn paper_loss_grad(tab: &Tables, pats: &Patterns, params: &Params, n: f64, l2: f64, x0: &[f64]) -> (f64, Vec<f64>) {
+fn paper_loss_grad(tab: &Tables, pats: &Patterns<'_>, params: &Params, n: f64, l2: f64, x0: &[f64]) -> (f64, Vec<f64>) {
     let Params::Paper { theta_lab, theta_acc } = params else { unreachable!("paper form parameters") };
     let m = theta_lab.len();
     let st = e_step(tab, &params.scores(tab), pats);

@@ -6,11 +6,13 @@ use crate::label_matrix::LabelMatrix;
 ///
 /// Items with identical votes have identical posteriors, so a label model's epoch costs
 /// O(distinct patterns), not O(n). Patterns are ordered by first occurrence.
+///
+/// Patterns borrow the matrix: each is represented by its first row, so grouping copies no votes.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Patterns {
-    indptr: Vec<usize>,
-    lf: Vec<u32>,
-    label: Vec<u16>,
+pub struct Patterns<'a> {
+    matrix: &'a LabelMatrix,
+    /// The first row of each pattern.
+    first_row: Vec<u32>,
     counts: Vec<f64>,
     row_pattern: Vec<u32>,
 }
@@ -28,9 +30,9 @@ fn row_hash(lfs: &[u32], labels: &[u16]) -> u64 {
     h ^ (h >> 31)
 }
 
-impl Patterns {
+impl<'a> Patterns<'a> {
     /// Groups the rows of `matrix` by their votes.
-    pub fn new(matrix: &LabelMatrix) -> Self {
+    pub fn new(matrix: &'a LabelMatrix) -> Self {
         let n = matrix.n_items();
         let mut keyed: Vec<(u64, u32)> = (0..n)
             .into_par_iter()
@@ -80,16 +82,8 @@ impl Patterns {
         for &p in &row_pattern {
             counts[p as usize] += 1.0;
         }
-        let mut indptr = Vec::with_capacity(order.len() + 1);
-        indptr.push(0);
-        let (mut lf, mut label) = (Vec::new(), Vec::new());
-        for &g in &order {
-            let (l, v) = matrix.row_slices(group_first[g as usize] as usize);
-            lf.extend_from_slice(l);
-            label.extend_from_slice(v);
-            indptr.push(lf.len());
-        }
-        Patterns { indptr, lf, label, counts, row_pattern }
+        let first_row = order.iter().map(|&g| group_first[g as usize]).collect();
+        Patterns { matrix, first_row, counts, row_pattern }
     }
 
     /// Number of distinct patterns.
@@ -108,9 +102,8 @@ impl Patterns {
     }
 
     /// The votes of pattern `p`: `(lfs, labels)`, sorted by LF.
-    pub fn pattern(&self, p: usize) -> (&[u32], &[u16]) {
-        let r = self.indptr[p]..self.indptr[p + 1];
-        (&self.lf[r.clone()], &self.label[r])
+    pub fn pattern(&self, p: usize) -> (&'a [u32], &'a [u16]) {
+        self.matrix.row_slices(self.first_row[p] as usize)
     }
 
     /// The pattern of each item.
