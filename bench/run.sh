@@ -39,3 +39,17 @@ for n in 10000 100000 1000000; do
     done
   done
 done
+
+# End model: ours (the torch build, `make build`), then snorkel-metal 0.5's MTEndModel on the same
+# features where its virtual environment exists.
+if [ -x target/release/bench-end-model ]; then
+  target/release/bench-end-model
+else
+  echo "bench: target/release/bench-end-model is not built (make build); skipping the end model" >&2
+fi
+peers="$cache/peers-venv/bin/python3"
+if [ -x "$peers" ] && "$peers" -c 'import importlib.util, sys; sys.exit(importlib.util.find_spec("metal") is None)' 2>/dev/null; then
+  "$peers" bench/end_model_reference.py
+else
+  echo "bench: no snorkel-metal in $cache/peers-venv; skipping the end-model reference" >&2
+fi
