@@ -987,29 +987,10 @@ fn paper_loss_grad(tab: &Tables, pats: &Patterns<'_>, params: &Params, n: f64, l
 
 #[cfg(test)]
 mod tests {
-    use ndarray::array;
 
     use super::*;
-    use crate::schema::TaskDef;
 
-    fn tree_matrix() -> LabelMatrix {
-        let graph = Arc::new(
-            TaskGraph::new(vec![
-                TaskDef::new("Topic", ["corporate", "markets"]),
-                TaskDef::new("Corporate", ["performance", "funding"]).with_parent(0, 0),
-                TaskDef::new("Markets", ["money", "commodity", "other"]).with_parent(0, 1),
-            ])
-            .unwrap(),
-        );
-        let lfs = vec![
-            LfInfo { name: "t1".into(), task: 0 },
-            LfInfo { name: "t2".into(), task: 0 },
-            LfInfo { name: "c".into(), task: 1 },
-            LfInfo { name: "m".into(), task: 2 },
-        ];
-        let dense = array![[0i16, 0, 1, -1], [1, -1, -1, 2], [0, 1, 0, 0], [-1, -1, -1, 1], [1, 1, -1, -1]];
-        LabelMatrix::from_dense(graph, lfs, dense.view()).unwrap()
-    }
+    use super::super::tests::tree_matrix;
 
     /// The paper-form gradient matches central finite differences of the loss.
     #[test]

@@ -823,7 +823,6 @@ mod tests {
     use super::*;
     use crate::io::synthetic::Problem;
     use crate::label_model::MajorityVote;
-    use crate::schema::TaskDef;
 
     fn flat_lfs(graph: TaskGraph, m: usize) -> (Arc<TaskGraph>, Vec<LfInfo>) {
         (Arc::new(graph), (0..m).map(|j| LfInfo { name: format!("lf{j}"), task: 0 }).collect())
@@ -838,24 +837,7 @@ mod tests {
 
     /// Topic {corporate, markets} → Corporate {performance, funding}, Markets {money, commodity,
     /// other}: K = 5 end labels, LFs of cardinality 2, 2, 2, 3 (d = 9).
-    fn tree_matrix() -> LabelMatrix {
-        let graph = Arc::new(
-            TaskGraph::new(vec![
-                TaskDef::new("Topic", ["corporate", "markets"]),
-                TaskDef::new("Corporate", ["performance", "funding"]).with_parent(0, 0),
-                TaskDef::new("Markets", ["money", "commodity", "other"]).with_parent(0, 1),
-            ])
-            .unwrap(),
-        );
-        let lfs = vec![
-            LfInfo { name: "t1".into(), task: 0 },
-            LfInfo { name: "t2".into(), task: 0 },
-            LfInfo { name: "c".into(), task: 1 },
-            LfInfo { name: "m".into(), task: 2 },
-        ];
-        let dense = array![[0i16, 0, 1, -1], [1, -1, -1, 2], [0, 1, 0, 0], [-1, -1, -1, 1], [1, 1, -1, -1]];
-        LabelMatrix::from_dense(graph, lfs, dense.view()).unwrap()
-    }
+    use super::super::tests::tree_matrix;
 
     fn fixture(name: &str) -> Problem {
         let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/synthetic").join(name);

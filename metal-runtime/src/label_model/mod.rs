@@ -106,3 +106,34 @@ pub(crate) fn check_compatible(graph: &TaskGraph, lfs: &[LfInfo], matrix: &Label
     }
     Ok(())
 }
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use std::sync::Arc;
+
+    use ndarray::array;
+
+    use crate::label_matrix::{LabelMatrix, LfInfo};
+    use crate::schema::{TaskDef, TaskGraph};
+
+    /// Topic {corporate, markets} → Corporate {performance, funding}, Markets {money, commodity,
+    /// other}: K = 5 end labels; 4 LFs (cardinalities 2, 2, 2, 3) on 5 items.
+    pub(crate) fn tree_matrix() -> LabelMatrix {
+        let graph = Arc::new(
+            TaskGraph::new(vec![
+                TaskDef::new("Topic", ["corporate", "markets"]),
+                TaskDef::new("Corporate", ["performance", "funding"]).with_parent(0, 0),
+                TaskDef::new("Markets", ["money", "commodity", "other"]).with_parent(0, 1),
+            ])
+            .unwrap(),
+        );
+        let lfs = vec![
+            LfInfo { name: "t1".into(), task: 0 },
+            LfInfo { name: "t2".into(), task: 0 },
+            LfInfo { name: "c".into(), task: 1 },
+            LfInfo { name: "m".into(), task: 2 },
+        ];
+        let dense = array![[0i16, 0, 1, -1], [1, -1, -1, 2], [0, 1, 0, 0], [-1, -1, -1, 1], [1, 1, -1, -1]];
+        LabelMatrix::from_dense(graph, lfs, dense.view()).unwrap()
+    }
+}
