@@ -1,11 +1,6 @@
 //! The news example's data loader and labeling functions, on the repository's data.
 
-#[allow(dead_code)]
-#[path = "../src/news/data.rs"]
-pub mod data;
-#[allow(dead_code)]
-#[path = "../src/news/lfs.rs"]
-pub mod lfs;
+use metal_examples::news::{data, lfs};
 
 use metal_runtime::analysis::LfSummary;
 use metal_runtime::prelude::*;

@@ -10,7 +10,7 @@
 
 use metal_runtime::prelude::*;
 
-use crate::data::Article;
+use super::data::Article;
 
 #[task_schema]
 pub mod news {

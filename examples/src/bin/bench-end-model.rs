@@ -16,10 +16,7 @@
 //! `seconds_per_epoch` is the total training time over the number of epochs; `peak_rss_mb` is the
 //! process's peak resident set (`VmHWM`), so each configuration runs in a fresh process.
 
-#[path = "news/data.rs"]
-pub mod data;
-#[path = "news/lfs.rs"]
-pub mod lfs;
+use metal_examples::news::{data, lfs};
 
 use std::process::{Command, ExitCode};
 use std::sync::Arc;

@@ -1,10 +1,7 @@
 //! Benchmark: applying the news LFs to Reuters-21578 articles, in parallel and sequentially.
 //! Prints one JSON line per measurement.
 
-#[path = "news/data.rs"]
-pub mod data;
-#[path = "news/lfs.rs"]
-pub mod lfs;
+use metal_examples::news::{data, lfs};
 
 use std::process::ExitCode;
 

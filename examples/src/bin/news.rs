@@ -11,8 +11,7 @@
 //! cargo run --release -p metal-examples --bin news [-- --data DIR]
 //! ```
 
-pub mod data;
-pub mod lfs;
+use metal_examples::news::{data, lfs};
 
 use std::path::PathBuf;
 use std::process::ExitCode;

@@ -1,0 +1,11 @@
+//! The example pipelines of the paper's experiments, one module per data set, and the code they
+//! share.
+//!
+//! - [`news`]: Reuters-21578, Topic → Corporate | Markets (the paper's Example 3.1).
+//! - [`radiology`]: IU X-ray reports, Triage → Acute | NonAcute.
+//! - [`trec`]: TREC questions, 6 coarse classes → 50 fine classes.
+#![allow(clippy::result_large_err, reason = "loaders return the crate-wide `metal_runtime::Error`")]
+
+pub mod news;
+pub mod radiology;
+pub mod trec;

@@ -1,0 +1,1 @@
+//! The radiology triage task on IU X-ray reports.
