@@ -19,7 +19,8 @@ scheduler. Architectures:
 Labels are the gold labels (training time does not depend on them).
 
 Prints one JSON line per configuration: seconds_per_epoch is the train_model time over the
-number of epochs; peak_rss_mb is the process's peak resident set (ru_maxrss), so each
+number of epochs; test_accuracy is the end-label accuracy on the test split; peak_rss_mb is the
+process's peak resident set (ru_maxrss), so each
 configuration runs in a fresh process (this script with --n/--arch).
 
 Usage
@@ -113,6 +114,7 @@ def run(n, arch, epochs):
     )
     seconds = time.perf_counter() - start
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+    accuracy = test_accuracy(model, arch, index)
     print(
         json.dumps(
             {
@@ -127,10 +129,37 @@ def run(n, arch, epochs):
                 "torch_threads": torch.get_num_threads(),
                 "seconds_per_epoch": round(seconds / epochs, 4),
                 "peak_rss_mb": round(peak_mb, 1),
+                "test_accuracy": round(accuracy, 4),
             }
         ),
         flush=True,
     )
+
+
+def test_accuracy(model, arch, index):
+    """End-label accuracy on the test split. For the task graph, the end label follows the root's
+    most probable class, then the most probable of that child task's two real classes."""
+    import numpy
+    import torch
+
+    with open(os.path.join(DATA, "test.jsonl")) as f:
+        articles = [json.loads(line) for line in f if line.strip()]
+    docs = [TOKEN.findall((a["title"] + "\n" + a["text"]).lower()) for a in articles]
+    X = torch.zeros(len(docs), len(index), dtype=torch.float32)
+    for i, d in enumerate(docs):
+        for w in d:
+            j = index.get(w)
+            if j is not None:
+                X[i, j] += 1.0
+    probs = model.predict_proba(X)
+    if arch == "single":
+        pred = numpy.argmax(numpy.asarray(probs[0]), axis=1)
+    else:
+        root, c1, c2 = (numpy.asarray(p) for p in probs)
+        corporate = numpy.argmax(root, axis=1) == 0
+        pred = numpy.where(corporate, numpy.argmax(c1[:, :2], axis=1), 2 + numpy.argmax(c2[:, :2], axis=1))
+    gold = numpy.array([a["label"] for a in articles])
+    return float((pred == gold).mean())
 
 
 def main():

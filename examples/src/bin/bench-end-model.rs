@@ -151,14 +151,19 @@ fn run(n: usize, arch: &str, input: &str, epochs: usize) -> BenchResult<()> {
         ..TrainConfig::default()
     };
     let log = model.train(&TrainSet::new(&x, &labels), None, &train_config)?;
+    let test = data::load_test(None)?;
+    let test_texts: Vec<String> = test.iter().map(|a| format!("{}\n{}", a.title, a.text)).collect();
+    let predicted = model.predict(&featurizer.transform(&test_texts))?;
+    let hits = predicted.iter().zip(&test).filter(|(p, a)| **p == a.label).count();
     println!(
-        "{{\"name\":\"end_model_epoch\",\"impl\":\"metal-rs\",\"arch\":\"{arch}\",\"n_train\":{},\"n_features\":{},\"input\":\"{input}\",\"epochs\":{},\"batch_size\":{BATCH_SIZE},\"device\":\"{}\",\"seconds_per_epoch\":{:.4},\"peak_rss_mb\":{:.1}}}",
+        "{{\"name\":\"end_model_epoch\",\"impl\":\"metal-rs\",\"arch\":\"{arch}\",\"n_train\":{},\"n_features\":{},\"input\":\"{input}\",\"epochs\":{},\"batch_size\":{BATCH_SIZE},\"device\":\"{}\",\"seconds_per_epoch\":{:.4},\"peak_rss_mb\":{:.1},\"test_accuracy\":{:.4}}}",
         articles.len(),
         featurizer.n_features(),
         log.epochs.len(),
         log.device,
         log.seconds / log.epochs.len().max(1) as f64,
-        peak_rss_mb()
+        peak_rss_mb(),
+        hits as f64 / test.len().max(1) as f64
     );
     Ok(())
 }

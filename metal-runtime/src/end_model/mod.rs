@@ -23,6 +23,7 @@
 //! # Ok(()) }
 //! ```
 
+mod lazy_adam;
 mod net;
 
 use std::collections::HashMap;
@@ -678,6 +679,8 @@ impl EndModel {
         tch::manual_seed(cfg.seed as i64);
         let mut rng = Xoshiro256PlusPlus::seed_from_u64(cfg.seed);
         let mut opt = nn::adam(0.9, 0.999, cfg.weight_decay).build(&self.vs, cfg.lr).map_err(torch("building Adam"))?;
+        let mut lazy = lazy_adam::LazyAdam::new(self.net.sparse_parameters(), cfg.lr, cfg.weight_decay)
+            .map_err(torch("building lazy Adam"))?;
         let bar = if cfg.progress { ProgressBar::new(cfg.n_epochs as u64) } else { ProgressBar::hidden() };
         if let Ok(style) = ProgressStyle::with_template("end model {bar:30} epoch {pos}/{len} {msg}") {
             bar.set_style(style);
@@ -716,8 +719,10 @@ impl EndModel {
                 }
                 total += value * batch.len() as f64;
                 opt.zero_grad();
+                lazy.zero_grad();
                 loss.f_backward().map_err(torch("the backward pass"))?;
                 opt.step();
+                lazy.step().map_err(torch("the lazy Adam step"))?;
             }
             let loss = total / items.len() as f64;
             let dev_accuracy = match dev {
@@ -755,10 +760,16 @@ impl EndModel {
         Ok(log)
     }
 
+    /// Every variable of the model (trainable or updated by lazy Adam), in name order.
+    fn variables(&self) -> Vec<Tensor> {
+        let mut vars: Vec<(String, Tensor)> = self.vs.variables().into_iter().collect();
+        vars.sort_by(|a, b| a.0.cmp(&b.0));
+        vars.into_iter().map(|(_, v)| v).collect()
+    }
+
     fn snapshot(&self) -> Result<Vec<Tensor>> {
         tch::no_grad(|| {
-            self.vs
-                .trainable_variables()
+            self.variables()
                 .iter()
                 .map(|v| {
                     let mut copy = v.f_zeros_like()?;
@@ -772,7 +783,7 @@ impl EndModel {
 
     fn restore(&self, saved: &[Tensor]) -> Result<()> {
         tch::no_grad(|| {
-            for (mut v, s) in self.vs.trainable_variables().into_iter().zip(saved) {
+            for (mut v, s) in self.variables().into_iter().zip(saved) {
                 v.f_copy_(s)?;
             }
             Ok(())

@@ -38,6 +38,15 @@ pub trait InputModule: Send {
     }
     /// The b × D₀ output; `train` is true during training (for dropout and similar).
     fn forward_t(&self, x: &InputBatch, train: bool) -> Result<Tensor, TchError>;
+    /// Parameters whose gradients are sparse (from [`Tensor::embedding_bag`] or
+    /// [`Tensor::embedding`] with `sparse = true`), which training updates with lazy Adam (only
+    /// the rows a batch touches) instead of Adam. They must require gradients and must not be
+    /// among the var store's trainable variables (create them with
+    /// [`nn::Path::zeros_no_train`], then [`Tensor::set_requires_grad`]), so that they are saved
+    /// and loaded with the rest but left out of the dense optimizer. None by default.
+    fn sparse_parameters(&self) -> Vec<Tensor> {
+        Vec::new()
+    }
 }
 
 /// The identity over dense features: D₀ = V. Sparse features are densified one batch at a time.
@@ -68,6 +77,10 @@ impl InputModule for IdentityInput {
 /// A linear layer over sparse bag-of-words rows: `x W + b` computed as the weighted sum of the rows
 /// of `W` (V × D) named by the row's feature indices ([`Tensor::embedding_bag`] in sum mode), so that
 /// no n × V matrix is ever formed. Followed by a ReLU.
+///
+/// `W`'s gradient is sparse (the rows of the batch's words only), and training updates `W` with
+/// lazy Adam ([`InputModule::sparse_parameters`]), so a step costs in proportion to the words of
+/// the batch, not to the vocabulary.
 #[derive(Debug)]
 pub struct BagOfWords {
     weight: Tensor,
@@ -78,10 +91,12 @@ impl BagOfWords {
     /// A V × `dim` layer under `path`, initialized uniformly in ±1/√V from `rng`.
     pub fn new(path: &nn::Path<'_>, n_features: usize, dim: usize, rng: &mut impl Rng) -> Result<Self, TchError> {
         let bound = 1.0 / (n_features as f64).sqrt();
-        Ok(BagOfWords {
-            weight: uniform_var(path, "weight", &[n_features as i64, dim as i64], bound, rng)?,
-            bias: uniform_var(path, "bias", &[dim as i64], bound, rng)?,
-        })
+        let dims = [n_features as i64, dim as i64];
+        let mut weight = path.f_zeros_no_train("weight", &dims)?;
+        let init = uniform(&dims, bound, rng)?.f_to_device(path.device())?;
+        tch::no_grad(|| weight.f_copy_(&init))?;
+        let weight = weight.set_requires_grad(true);
+        Ok(BagOfWords { weight, bias: uniform_var(path, "bias", &[dim as i64], bound, rng)? })
     }
 }
 
@@ -95,11 +110,14 @@ impl InputModule for BagOfWords {
     fn forward_t(&self, x: &InputBatch, _train: bool) -> Result<Tensor, TchError> {
         let out = match x {
             InputBatch::Sparse { indices, offsets, weights } => {
-                Tensor::f_embedding_bag(&self.weight, indices, offsets, false, 0, false, Some(weights), false)?.0
+                Tensor::f_embedding_bag(&self.weight, indices, offsets, false, 0, true, Some(weights), false)?.0
             }
             InputBatch::Dense(t) => t.f_matmul(&self.weight)?,
         };
         out.f_add(&self.bias)?.f_relu()
+    }
+    fn sparse_parameters(&self) -> Vec<Tensor> {
+        vec![self.weight.shallow_clone()]
     }
 }
 
@@ -132,10 +150,14 @@ fn uniform_var(
     bound: f64,
     rng: &mut impl Rng,
 ) -> Result<Tensor, TchError> {
+    path.f_var_copy(name, &uniform(dims, bound, rng)?)
+}
+
+/// A CPU tensor of shape `dims` drawn uniformly in ±`bound` from `rng`.
+fn uniform(dims: &[i64], bound: f64, rng: &mut impl Rng) -> Result<Tensor, TchError> {
     let n: i64 = dims.iter().product();
     let values: Vec<f32> = (0..n).map(|_| rng.gen_range(-bound..=bound) as f32).collect();
-    let init = Tensor::from_slice(&values).f_view(dims)?;
-    path.f_var_copy(name, &init)
+    Tensor::from_slice(&values).f_view(dims)
 }
 
 /// One task head: where it reads from and what it adds to its input.
@@ -250,6 +272,11 @@ impl MultiTaskNet {
     /// Whether batches must be sparse ([`InputModule::wants_sparse`]).
     pub fn wants_sparse(&self) -> bool {
         self.input.wants_sparse()
+    }
+
+    /// The parameters trained with lazy Adam ([`InputModule::sparse_parameters`]).
+    pub fn sparse_parameters(&self) -> Vec<Tensor> {
+        self.input.sparse_parameters()
     }
 
     /// The logits of every output slot for a batch.
