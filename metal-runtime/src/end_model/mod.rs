@@ -40,7 +40,7 @@ use serde::{Deserialize, Serialize};
 use tch::nn::OptimizerConfig;
 use tch::{nn, Device, Kind, TchError, Tensor};
 
-pub use net::{BagOfWords, IdentityInput, InputBatch, InputModule, MultiTaskNet};
+pub use net::{BagOfWords, HiddenModule, IdentityInput, InputBatch, InputModule, LayerBuilder, MultiTaskNet};
 
 use crate::error::EndModelError;
 use crate::featurize::{Featurizer, SparseFeatures};
@@ -119,6 +119,10 @@ pub struct EndModelConfig {
     pub head_layers: Option<Vec<usize>>,
     /// Seed of the weight initialization.
     pub seed: u64,
+    /// The intermediate layers are user modules ([`EndModel::with_layers`]; set by it, not
+    /// buildable from the config). `layers` still gives their widths.
+    #[serde(default)]
+    pub custom_layers: bool,
 }
 
 impl Default for EndModelConfig {
@@ -130,6 +134,7 @@ impl Default for EndModelConfig {
             dropout: 0.0,
             head_layers: None,
             seed: 0,
+            custom_layers: false,
         }
     }
 }
@@ -253,6 +258,44 @@ impl TrainConfig {
             }
         }
         Ok(())
+    }
+}
+
+/// Builds a user input module under the given path (see [`EndModel::with_input`]).
+type InputBuilder<'a> = dyn FnOnce(&nn::Path<'_>) -> Result<Box<dyn InputModule>, TchError> + 'a;
+
+/// User modules that replace built-in parts of the network ([`EndModel::with_modules`]).
+#[derive(Default)]
+pub struct Modules<'a> {
+    input: Option<Box<InputBuilder<'a>>>,
+    layers: Option<Box<LayerBuilder<'a>>>,
+}
+
+impl std::fmt::Debug for Modules<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Modules").field("input", &self.input.is_some()).field("layers", &self.layers.is_some()).finish()
+    }
+}
+
+impl<'a> Modules<'a> {
+    /// No replacement: the built-in modules of the config.
+    pub fn new() -> Self {
+        Modules::default()
+    }
+
+    /// Replaces the input module with the one `build` makes under the given path.
+    pub fn input(mut self, build: impl FnOnce(&nn::Path<'_>) -> Result<Box<dyn InputModule>, TchError> + 'a) -> Self {
+        self.input = Some(Box::new(build));
+        self
+    }
+
+    /// Replaces the intermediate layers: `build(path, i, d_in, d_out)` makes layer `i`.
+    pub fn layers(
+        mut self,
+        build: impl FnMut(&nn::Path<'_>, usize, usize, usize) -> Result<Box<dyn HiddenModule>, TchError> + 'a,
+    ) -> Self {
+        self.layers = Some(Box::new(build));
+        self
     }
 }
 
@@ -506,28 +549,103 @@ impl EndModel {
         config: EndModelConfig,
         device: Device,
     ) -> crate::Result<Self> {
+        if config.custom_layers {
+            return Err(EndModelError::InvalidConfig {
+                name: "custom_layers",
+                value: "true".into(),
+                expected: "built-in layers (user layers are built by `with_layers`)",
+            }
+            .into());
+        }
         let input = config.input.clone();
-        Ok(Self::build(graph, n_features, config, device, |p, rng| net::builtin_input(p, &input, n_features, rng))?)
+        Ok(Self::build(graph, n_features, config, device, None, |p, rng| {
+            net::builtin_input(p, &input, n_features, rng)
+        })?)
     }
 
     /// Builds the network with a user input module, made by `build` under the given path; the
-    /// config's `input` is recorded as [`InputConfig::Custom`].
+    /// config's `input` is recorded as [`InputConfig::Custom`]. Shorthand for
+    /// [`with_modules`](Self::with_modules) with [`Modules::input`].
     ///
     /// # Errors
     /// See [`EndModelConfig::check`]; [`EndModelError::Torch`] when `build` fails.
     pub fn with_input(
         graph: Arc<TaskGraph>,
         n_features: usize,
-        mut config: EndModelConfig,
+        config: EndModelConfig,
         device: Device,
         build: impl FnOnce(&nn::Path<'_>) -> Result<Box<dyn InputModule>, TchError>,
     ) -> crate::Result<Self> {
+        Self::with_modules(graph, n_features, config, device, Modules::new().input(build))
+    }
+
+    /// Builds the network with user intermediate layers: `build(path, i, d_in, d_out)` makes layer
+    /// `i` (0-based) under `path`, from `d_in` to `d_out = config.layers[i]` features. Heads attach
+    /// to the layers as for the built-in stack. Shorthand for [`with_modules`](Self::with_modules)
+    /// with [`Modules::layers`].
+    ///
+    /// ```no_run
+    /// # use std::sync::Arc;
+    /// use metal_runtime::end_model::{EndModel, EndModelConfig, HiddenModule};
+    /// use tch::{nn, nn::Module, Device, TchError, Tensor};
+    ///
+    /// /// A residual-free tanh layer instead of the built-in ReLU one.
+    /// struct Tanh(nn::Linear, usize);
+    /// impl HiddenModule for Tanh {
+    ///     fn out_dim(&self) -> usize { self.1 }
+    ///     fn forward_t(&self, x: &Tensor, _train: bool) -> Result<Tensor, TchError> {
+    ///         self.0.forward(x).f_tanh()
+    ///     }
+    /// }
+    /// # fn run(graph: Arc<metal_runtime::schema::TaskGraph>, n_features: usize) -> metal_runtime::Result<()> {
+    /// let model = EndModel::with_layers(graph, n_features, EndModelConfig::default(), Device::Cpu,
+    ///     |path, _i, d_in, d_out| {
+    ///         let linear = nn::linear(path / "linear", d_in as i64, d_out as i64, Default::default());
+    ///         Ok(Box::new(Tanh(linear, d_out)) as Box<dyn HiddenModule>)
+    ///     })?;
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    /// See [`EndModelConfig::check`]; [`EndModelError::Torch`] when `build` fails or makes a
+    /// layer whose width is not the configured one.
+    pub fn with_layers(
+        graph: Arc<TaskGraph>,
+        n_features: usize,
+        config: EndModelConfig,
+        device: Device,
+        build: impl FnMut(&nn::Path<'_>, usize, usize, usize) -> Result<Box<dyn HiddenModule>, TchError>,
+    ) -> crate::Result<Self> {
+        Self::with_modules(graph, n_features, config, device, Modules::new().layers(build))
+    }
+
+    /// Builds the network with the user modules of `modules` in place of the built-in ones.
+    /// `config.input` becomes [`InputConfig::Custom`] when the input is replaced, and
+    /// `config.custom_layers` is set when the layers are.
+    ///
+    /// # Errors
+    /// See [`with_input`](Self::with_input) and [`with_layers`](Self::with_layers).
+    pub fn with_modules(
+        graph: Arc<TaskGraph>,
+        n_features: usize,
+        mut config: EndModelConfig,
+        device: Device,
+        modules: Modules<'_>,
+    ) -> crate::Result<Self> {
+        let Modules { input, mut layers } = modules;
+        config.custom_layers = layers.is_some();
+        let Some(input) = input else {
+            let builtin = config.input.clone();
+            return Ok(Self::build(graph, n_features, config, device, layers.as_deref_mut(), |p, rng| {
+                net::builtin_input(p, &builtin, n_features, rng)
+            })?);
+        };
         // The width is known only once the module exists; check the rest first.
         config.input = InputConfig::Custom { dim: 1 };
         config.check(&graph, n_features)?;
         let mut dim = 0;
-        let mut model = Self::build(graph, n_features, config, device, |p, _| {
-            let m = build(&(p / "input"))?;
+        let mut model = Self::build(graph, n_features, config, device, layers.as_deref_mut(), |p, _| {
+            let m = input(&(p / "input"))?;
             dim = m.out_dim();
             Ok(m)
         })?;
@@ -540,6 +658,7 @@ impl EndModel {
         n_features: usize,
         config: EndModelConfig,
         device: Device,
+        layers: Option<&mut LayerBuilder<'_>>,
         input: impl FnOnce(&nn::Path<'_>, &mut Xoshiro256PlusPlus) -> Result<Box<dyn InputModule>, TchError>,
     ) -> Result<Self> {
         config.check(&graph, n_features)?;
@@ -555,8 +674,8 @@ impl EndModel {
                 expected: "an input module with at least 1 output",
             });
         }
-        let net =
-            MultiTaskNet::build(&root, &graph, &config, input, &mut rng).map_err(torch("building the network"))?;
+        let net = MultiTaskNet::build(&root, &graph, &config, input, layers, &mut rng)
+            .map_err(torch("building the network"))?;
         let paths = path_matrix(&graph, device).map_err(torch("building the path matrix"))?;
         Ok(EndModel { vs, net, graph, config, n_features, featurizer: None, paths })
     }
@@ -930,7 +1049,15 @@ impl EndModel {
             return Err(EndModelError::InvalidConfig {
                 name: "input",
                 value: "Custom".into(),
-                expected: "a built-in input module (load custom ones with `load_with_input`)",
+                expected: "a built-in input module (load custom ones with `load_with_modules`)",
+            }
+            .into());
+        }
+        if saved.config.custom_layers {
+            return Err(EndModelError::InvalidConfig {
+                name: "custom_layers",
+                value: "true".into(),
+                expected: "built-in layers (load user layers with `load_with_modules`)",
             }
             .into());
         }
@@ -944,15 +1071,51 @@ impl EndModel {
     /// [`with_input`](Self::with_input)).
     ///
     /// # Errors
-    /// As for [`load`](Self::load).
+    /// As for [`load_with_modules`](Self::load_with_modules).
     pub fn load_with_input(
         dir: impl AsRef<Path>,
         device: Device,
         build: impl FnOnce(&nn::Path<'_>) -> Result<Box<dyn InputModule>, TchError>,
     ) -> crate::Result<Self> {
+        Self::load_with_modules(dir, device, Modules::new().input(build))
+    }
+
+    /// Loads a model built with user modules, rebuilt by `modules` (as for
+    /// [`with_modules`](Self::with_modules)): the modules replaced must be the ones the saved
+    /// model replaced.
+    ///
+    /// # Errors
+    /// As for [`load`](Self::load), and [`EndModelError::InvalidConfig`] when the saved model's
+    /// custom input or layers do not match those of `modules`.
+    pub fn load_with_modules(dir: impl AsRef<Path>, device: Device, modules: Modules<'_>) -> crate::Result<Self> {
         let dir = dir.as_ref();
         let saved = read_saved(dir)?;
-        let mut model = Self::with_input(Arc::new(saved.graph), saved.n_features, saved.config, device, build)?;
+        let custom_input = matches!(saved.config.input, InputConfig::Custom { .. });
+        if custom_input != modules.input.is_some() {
+            return Err(EndModelError::InvalidConfig {
+                name: "input",
+                value: format!("{:?}", saved.config.input),
+                expected: if custom_input {
+                    "a user input module to rebuild the saved one (`Modules::input`)"
+                } else {
+                    "no user input module: the saved model uses a built-in one"
+                },
+            }
+            .into());
+        }
+        if saved.config.custom_layers != modules.layers.is_some() {
+            return Err(EndModelError::InvalidConfig {
+                name: "custom_layers",
+                value: saved.config.custom_layers.to_string(),
+                expected: if saved.config.custom_layers {
+                    "user layers to rebuild the saved ones (`Modules::layers`)"
+                } else {
+                    "no user layers: the saved model uses the built-in ones"
+                },
+            }
+            .into());
+        }
+        let mut model = Self::with_modules(Arc::new(saved.graph), saved.n_features, saved.config, device, modules)?;
         model.featurizer = saved.featurizer;
         model.load_weights(&dir.join(WEIGHTS_FILE))?;
         Ok(model)

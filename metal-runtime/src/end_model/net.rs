@@ -49,6 +49,46 @@ pub trait InputModule: Send {
     }
 }
 
+/// One layer of the intermediate stack (paper §4, "intermediate modules"): b × d_in → b × d_out.
+///
+/// The built-in layer is linear + ReLU (+ dropout). Implement this trait with any tch module to
+/// replace it: [`EndModel::with_layers`](super::EndModel::with_layers) builds layer `i` from its
+/// input and output widths, and the module's parameters must live under the [`nn::Path`] it is
+/// built with, so that they are trained and saved with the rest.
+pub trait HiddenModule: Send {
+    /// The output width (must be the configured width of the layer).
+    fn out_dim(&self) -> usize;
+    /// The b × d_out output; `train` is true during training (for dropout and similar).
+    fn forward_t(&self, x: &Tensor, train: bool) -> Result<Tensor, TchError>;
+}
+
+/// Builds intermediate layer `i` under `path`, from `d_in` to `d_out` features:
+/// `(path, i, d_in, d_out)`.
+pub type LayerBuilder<'a> =
+    dyn FnMut(&nn::Path<'_>, usize, usize, usize) -> Result<Box<dyn HiddenModule>, TchError> + 'a;
+
+/// The built-in intermediate layer: linear, ReLU, then dropout with probability `dropout` in
+/// training.
+#[derive(Debug)]
+struct ReluLayer {
+    linear: Linear,
+    dropout: f64,
+}
+
+impl HiddenModule for ReluLayer {
+    fn out_dim(&self) -> usize {
+        self.linear.bias.size()[0] as usize
+    }
+    fn forward_t(&self, x: &Tensor, train: bool) -> Result<Tensor, TchError> {
+        let h = self.linear.forward(x)?.f_relu()?;
+        if self.dropout > 0.0 {
+            h.f_dropout(self.dropout, train)
+        } else {
+            Ok(h)
+        }
+    }
+}
+
 /// The identity over dense features: D₀ = V. Sparse features are densified one batch at a time.
 #[derive(Debug)]
 pub struct IdentityInput {
@@ -180,8 +220,7 @@ struct Head {
 /// [`Architecture::SingleTask`].
 pub struct MultiTaskNet {
     input: Box<dyn InputModule>,
-    layers: Vec<Linear>,
-    dropout: f64,
+    layers: Vec<Box<dyn HiddenModule>>,
     /// In evaluation order.
     heads: Vec<Head>,
     n_slots: usize,
@@ -212,20 +251,38 @@ pub(super) fn head_layers(graph: &TaskGraph, config: &EndModelConfig) -> Vec<usi
 }
 
 impl MultiTaskNet {
-    /// Builds the network under `path` for `graph`, reading the input through `input`.
-    /// `config` must have passed [`EndModelConfig::check`].
+    /// Builds the network under `path` for `graph`, reading the input through `input`, with the
+    /// built-in intermediate layers or those of `custom_layers`. `config` must have passed
+    /// [`EndModelConfig::check`].
     pub fn build(
         path: &nn::Path<'_>,
         graph: &TaskGraph,
         config: &EndModelConfig,
         input: Box<dyn InputModule>,
+        mut custom_layers: Option<&mut LayerBuilder<'_>>,
         rng: &mut impl Rng,
     ) -> Result<Self, TchError> {
         let mut widths = vec![input.out_dim()];
         widths.extend(config.layers.iter().copied());
-        let mut layers = Vec::with_capacity(config.layers.len());
+        let mut layers: Vec<Box<dyn HiddenModule>> = Vec::with_capacity(config.layers.len());
         for i in 0..config.layers.len() {
-            layers.push(Linear::new(&(path / "layers" / i), widths[i], widths[i + 1], rng)?);
+            let layer_path = path / "layers" / i;
+            let layer = match custom_layers.as_deref_mut() {
+                Some(build) => build(&layer_path, i, widths[i], widths[i + 1])?,
+                None => Box::new(ReluLayer {
+                    linear: Linear::new(&layer_path, widths[i], widths[i + 1], rng)?,
+                    dropout: config.dropout,
+                }),
+            };
+            if layer.out_dim() != widths[i + 1] {
+                return Err(TchError::Kind(format!(
+                    "intermediate layer {} has {} outputs, the config says {}",
+                    i + 1,
+                    layer.out_dim(),
+                    widths[i + 1]
+                )));
+            }
+            layers.push(layer);
         }
         let root = graph.root();
         let n_out = |t: usize| graph.cardinality(t) + usize::from(t != root);
@@ -266,7 +323,7 @@ impl MultiTaskNet {
                 graph.n_tasks()
             }
         };
-        Ok(MultiTaskNet { input, layers, dropout: config.dropout, heads, n_slots })
+        Ok(MultiTaskNet { input, layers, heads, n_slots })
     }
 
     /// Whether batches must be sparse ([`InputModule::wants_sparse`]).
@@ -283,10 +340,7 @@ impl MultiTaskNet {
     pub fn forward_t(&self, x: &InputBatch, train: bool) -> Result<Vec<Tensor>, TchError> {
         let mut hidden = vec![self.input.forward_t(x, train)?];
         for layer in &self.layers {
-            let mut h = layer.forward(&hidden[hidden.len() - 1])?.f_relu()?;
-            if self.dropout > 0.0 {
-                h = h.f_dropout(self.dropout, train)?;
-            }
+            let h = layer.forward_t(&hidden[hidden.len() - 1], train)?;
             hidden.push(h);
         }
         let mut outputs: Vec<Option<Tensor>> = (0..self.n_slots).map(|_| None).collect();

@@ -373,6 +373,68 @@ fn a_user_input_module_trains_and_reloads() {
     assert_eq!(loaded.predict(&p.x_test).unwrap(), model.predict(&p.x_test).unwrap());
 }
 
+/// A user intermediate layer: tanh instead of ReLU, built with tch's `nn::linear`.
+struct TanhLayer(nn::Linear, usize);
+
+impl HiddenModule for TanhLayer {
+    fn out_dim(&self) -> usize {
+        self.1
+    }
+    fn forward_t(&self, x: &Tensor, _train: bool) -> Result<Tensor, TchError> {
+        nn::Module::forward(&self.0, x).f_tanh()
+    }
+}
+
+fn tanh_layer(path: &nn::Path<'_>, _i: usize, d_in: usize, d_out: usize) -> Result<Box<dyn HiddenModule>, TchError> {
+    Ok(Box::new(TanhLayer(nn::linear(path / "lin", d_in as i64, d_out as i64, Default::default()), d_out)))
+}
+
+#[test]
+fn user_layers_train_and_reload() {
+    let p = problem();
+    let v = p.x.n_features();
+    let mut model =
+        EndModel::with_layers(Arc::clone(&p.graph), v, tiny(Architecture::hier()), Device::Cpu, tanh_layer).unwrap();
+    assert!(model.config().custom_layers);
+    let names: Vec<String> = model.var_store().variables().into_keys().filter(|k| k.starts_with("layers")).collect();
+    assert!(names.iter().any(|n| n.ends_with("lin.weight")), "{names:?}");
+    let log = model
+        .train(&TrainSet::new(&p.x, &p.labels), Some(&DevSet::new(&p.x_dev, &p.gold_dev)), &train_config())
+        .unwrap();
+    assert!(log.epochs[9].loss < log.epochs[0].loss);
+    let acc = accuracy(&model.predict(&p.x_test).unwrap(), &p.gold_test);
+    assert!(acc >= 0.7, "test accuracy {acc:.3}");
+
+    let dir = tempfile::tempdir().unwrap();
+    model.save(dir.path()).unwrap();
+    let err = end_model_error(EndModel::load(dir.path(), Device::Cpu).unwrap_err());
+    assert!(matches!(err, EndModelError::InvalidConfig { name: "custom_layers", .. }), "{err}");
+    let err = end_model_error(
+        EndModel::load_with_modules(dir.path(), Device::Cpu, Modules::new().input(|_| unreachable!())).unwrap_err(),
+    );
+    assert!(matches!(err, EndModelError::InvalidConfig { name: "input", .. }), "{err}");
+    let loaded = EndModel::load_with_modules(dir.path(), Device::Cpu, Modules::new().layers(tanh_layer)).unwrap();
+    assert_eq!(loaded.predict(&p.x_test).unwrap(), model.predict(&p.x_test).unwrap());
+
+    // A layer whose width is not the configured one is an error, not a shape panic later.
+    let wrong = |path: &nn::Path<'_>, i: usize, d_in: usize, d_out: usize| tanh_layer(path, i, d_in, d_out + 1);
+    let err = end_model_error(
+        EndModel::with_layers(Arc::clone(&p.graph), v, tiny(Architecture::hier()), Device::Cpu, wrong).unwrap_err(),
+    );
+    assert!(err.to_string().contains("intermediate layer 1 has 33 outputs"), "{err}");
+    // A config that says "custom layers" cannot be built without them.
+    let err = end_model_error(
+        EndModel::new_on(
+            Arc::clone(&p.graph),
+            v,
+            EndModelConfig { custom_layers: true, ..tiny(Architecture::hier()) },
+            Device::Cpu,
+        )
+        .unwrap_err(),
+    );
+    assert!(matches!(err, EndModelError::InvalidConfig { name: "custom_layers", .. }), "{err}");
+}
+
 #[test]
 fn end_models_can_move_between_threads() {
     fn is_send<T: Send>() {}
