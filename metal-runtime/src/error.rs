@@ -363,21 +363,25 @@ pub enum EndModelError {
         /// What is allowed.
         expected: &'static str,
     },
-    /// The hierarchical architecture needs one intermediate layer per level of the task tree.
-    #[error("the task tree has depth {max_depth}, so HierMTL needs at least {} intermediate layers, but {n_layers} are configured", max_depth + 1)]
+    /// The hierarchical architecture needs one layer per level of the task tree.
+    #[error("the task tree has depth {max_depth}, so HierMTL needs at least {} layers, but the network has {n_layers} (the intermediate layers, plus the input module's when it has weights)", max_depth + 1)]
     StackTooShallow {
         /// The deepest task's depth (the root has depth 0).
         max_depth: usize,
-        /// Number of intermediate layers configured.
+        /// Number of layers heads can attach to.
         n_layers: usize,
     },
     /// A task head is placed at a layer the stack does not have.
-    #[error("the head of task `{task}` is placed after layer {layer}, but the stack has layers 1..={n_layers}")]
+    #[error(
+        "the head of task `{task}` is placed after layer {layer}, but the stack has layers {first_layer}..={n_layers}"
+    )]
     HeadLayerOutOfRange {
         /// The task.
         task: String,
-        /// The 1-based layer index given.
+        /// The layer index given (0: the input module's output).
         layer: usize,
+        /// The first layer a head can read: 0 when the input module has weights, else 1.
+        first_layer: usize,
         /// Number of intermediate layers.
         n_layers: usize,
     },

@@ -166,6 +166,8 @@ impl EndModelConfig {
             return invalid("dropout", self.dropout.to_string(), "in [0, 1)");
         }
         let n_layers = self.layers.len();
+        // Heads may read the input module's output (layer 0) when it is a learned layer.
+        let first_layer = usize::from(self.input == InputConfig::Identity);
         if let Some(at) = &self.head_layers {
             if at.len() != graph.n_tasks() {
                 return Err(EndModelError::ShapeMismatch {
@@ -174,15 +176,21 @@ impl EndModelConfig {
                     got: at.len(),
                 });
             }
-            if let Some(t) = at.iter().position(|&l| l == 0 || l > n_layers) {
+            if let Some(t) = at.iter().position(|&l| l < first_layer || l > n_layers) {
                 return Err(EndModelError::HeadLayerOutOfRange {
                     task: graph.task(t).name.clone(),
                     layer: at[t],
+                    first_layer,
                     n_layers,
                 });
             }
-        } else if matches!(self.architecture, Architecture::HierMtl { .. }) && n_layers < graph.max_depth() + 1 {
-            return Err(EndModelError::StackTooShallow { max_depth: graph.max_depth(), n_layers });
+        } else if matches!(self.architecture, Architecture::HierMtl { .. })
+            && n_layers + 1 - first_layer < graph.max_depth() + 1
+        {
+            return Err(EndModelError::StackTooShallow {
+                max_depth: graph.max_depth(),
+                n_layers: n_layers + 1 - first_layer,
+            });
         }
         Ok(())
     }

@@ -298,8 +298,21 @@ fn bad_configs_are_errors_before_training() {
     assert!(matches!(err, EndModelError::InvalidConfig { name: "layers", .. }), "{err}");
     let err = build(EndModelConfig { head_layers: Some(vec![2, 1, 3]), ..tiny(Architecture::hier()) });
     assert!(matches!(err, EndModelError::HeadLayerOutOfRange { layer: 3, n_layers: 2, .. }), "{err}");
-    let err = build(EndModelConfig { layers: vec![16], ..tiny(Architecture::hier()) });
+    let err = build(EndModelConfig { layers: vec![16], input: InputConfig::Identity, ..tiny(Architecture::hier()) });
     assert!(matches!(err, EndModelError::StackTooShallow { max_depth: 1, n_layers: 1 }), "{err}");
+    // A bag-of-words input is a learned layer: with one intermediate layer, HierMTL puts the
+    // child heads on the input module's output (the paper's V → 250 → 50 network).
+    let one_layer = EndModelConfig { layers: vec![16], ..tiny(Architecture::hier()) };
+    let model = EndModel::new_on(Arc::clone(&p.graph), p.x.n_features(), one_layer, Device::Cpu).unwrap();
+    assert_eq!(net::head_layers(&p.graph, model.config()), vec![1, 0, 0]);
+    let err = build(EndModelConfig { layers: vec![], ..tiny(Architecture::hier()) });
+    assert!(matches!(err, EndModelError::StackTooShallow { max_depth: 1, n_layers: 1 }), "{err}");
+    let err = build(EndModelConfig {
+        head_layers: Some(vec![1, 0, 1]),
+        input: InputConfig::Identity,
+        ..tiny(Architecture::hier())
+    });
+    assert!(matches!(err, EndModelError::HeadLayerOutOfRange { layer: 0, first_layer: 1, .. }), "{err}");
     let err = build(EndModelConfig { input: InputConfig::BagOfWords { dim: 0 }, ..tiny(Architecture::FlatMtl) });
     assert!(matches!(err, EndModelError::InvalidConfig { name: "input.dim", .. }), "{err}");
     let err = build(EndModelConfig { dropout: 1.0, ..tiny(Architecture::FlatMtl) });
