@@ -1,0 +1,102 @@
+//! The TREC example's data loader and labeling functions, on the repository's data.
+//!
+//! Every bound below was measured on train and dev; the test split is only checked to load.
+
+use metal_examples::trec::{data, lfs};
+
+use metal_runtime::analysis::LfSummary;
+use metal_runtime::prelude::*;
+
+use data::{Question, END_LABELS};
+use lfs::{all_lfs, trec};
+
+/// Hierarchical majority vote: each vote `(t, v)` counts for every end label whose task-label
+/// vector has `v` for task `t`; the end label with most votes wins. `None` when no LF voted or
+/// the top score is tied.
+fn majority_vote(matrix: &LabelMatrix) -> Vec<Option<usize>> {
+    let graph = matrix.graph();
+    (0..matrix.n_items())
+        .map(|i| {
+            let mut scores = vec![0usize; graph.n_end_labels()];
+            for (j, v) in matrix.row(i) {
+                for (k, score) in scores.iter_mut().enumerate() {
+                    if graph.feasible(k)[matrix.lf_task(j)] == Some(v) {
+                        *score += 1;
+                    }
+                }
+            }
+            let best = *scores.iter().max()?;
+            let winners: Vec<usize> = (0..scores.len()).filter(|&k| scores[k] == best).collect();
+            (best > 0 && winners.len() == 1).then(|| winners[0])
+        })
+        .collect()
+}
+
+fn gold(items: &[Question]) -> Vec<usize> {
+    items.iter().map(|q| q.label).collect()
+}
+
+/// `ABBR:abb` → `abbr/abb`, the spelling of the schema's end-label names in lower case.
+fn as_end_label_name(label: &str) -> String {
+    label.to_lowercase().replace(':', "/")
+}
+
+#[test]
+fn gold_labels_follow_the_schema_end_label_order() {
+    let graph = <trec::Schema as TaskSchema>::graph();
+    let names: Vec<String> = graph.end_label_names().iter().map(|n| n.to_lowercase()).collect();
+    let expected: Vec<String> = END_LABELS.iter().map(|l| as_end_label_name(l)).collect();
+    assert_eq!(names, expected);
+
+    // meta.json's `fine` list gives `fine_id`, which the loader requires to equal the end label.
+    let meta_path = data::default_data_dir().join("meta.json");
+    let meta: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(meta_path).unwrap()).unwrap();
+    let fine: Vec<&str> = meta["fine"].as_array().unwrap().iter().map(|v| v.as_str().unwrap()).collect();
+    assert_eq!(fine, END_LABELS);
+
+    // The generated `EndLabel` enum has the same order.
+    for (k, label) in END_LABELS.iter().enumerate() {
+        let end = trec::EndLabel::from_index(k).unwrap();
+        assert_eq!(end.index(), k);
+        assert_eq!(end.name().to_lowercase(), as_end_label_name(label));
+    }
+    assert_eq!(trec::EndLabel::AbbrAbb.index(), 0);
+    assert_eq!(trec::EndLabel::HumDesc.name(), "Hum/Desc");
+    assert_eq!(END_LABELS[trec::EndLabel::NumDist.index()], "NUM:dist");
+    assert_eq!(END_LABELS[trec::EndLabel::NumWeight.index()], "NUM:weight");
+}
+
+#[test]
+fn test_split_loads() {
+    assert_eq!(data::load_test(None).unwrap().len(), 500);
+}
+
+#[test]
+fn lfs_cover_every_task_and_majority_vote_beats_the_bound_on_dev() {
+    let lfs = all_lfs();
+    let train = data::load_train(None).unwrap();
+    let dev = data::load_dev(None).unwrap();
+    let l_train = lfs.apply(&train).unwrap();
+    let l_dev = lfs.apply(&dev).unwrap();
+
+    let summary = LfSummary::new(&l_train).with_gold(&l_dev, &gold(&dev)).unwrap();
+    println!("{summary}");
+
+    let graph = l_train.graph();
+    for (t, task) in summary.tasks.iter().enumerate() {
+        assert!(task.n_lfs >= 3, "task {} has {} LFs", graph.task(t).name, task.n_lfs);
+    }
+
+    let mv = majority_vote(&l_dev);
+    let dev_gold = gold(&dev);
+    let correct = mv.iter().zip(&dev_gold).filter(|(p, g)| **p == Some(**g)).count();
+    let root = graph.root();
+    let coarse_correct = mv
+        .iter()
+        .zip(&dev_gold)
+        .filter(|(p, g)| p.is_some_and(|p| graph.feasible(p)[root] == graph.feasible(**g)[root]))
+        .count();
+    let acc = correct as f64 / dev.len() as f64;
+    let coarse_acc = coarse_correct as f64 / dev.len() as f64;
+    println!("majority vote on dev: end-label accuracy {acc:.3}, coarse accuracy {coarse_acc:.3}");
+}
