@@ -1,0 +1,98 @@
+//! The radiology example's data loader and labeling functions, on the repository's data.
+//!
+//! LF accuracies are measured on the labeled dev split only; the training split is used without
+//! its labels (coverage), and the test split is only checked to load.
+
+use metal_examples::radiology::{data, lfs};
+
+use metal_runtime::analysis::LfSummary;
+use metal_runtime::prelude::*;
+
+use data::{Report, DATA_LABELS, END_LABELS};
+use lfs::{all_lfs, triage};
+
+/// Hierarchical majority vote: each vote `(t, v)` counts for every end label whose task-label
+/// vector has `v` for task `t`; the end label with most votes wins. `None` when no LF voted or
+/// the top score is tied.
+fn majority_vote(matrix: &LabelMatrix) -> Vec<Option<usize>> {
+    let graph = matrix.graph();
+    (0..matrix.n_items())
+        .map(|i| {
+            let mut scores = vec![0usize; graph.n_end_labels()];
+            for (j, v) in matrix.row(i) {
+                for (k, score) in scores.iter_mut().enumerate() {
+                    if graph.feasible(k)[matrix.lf_task(j)] == Some(v) {
+                        *score += 1;
+                    }
+                }
+            }
+            let best = *scores.iter().max()?;
+            let winners: Vec<usize> = (0..scores.len()).filter(|&k| scores[k] == best).collect();
+            (best > 0 && winners.len() == 1).then(|| winners[0])
+        })
+        .collect()
+}
+
+fn gold(items: &[Report]) -> Vec<usize> {
+    items.iter().map(|r| r.label).collect()
+}
+
+/// The schema's end-label names, reduced to the data files' spelling: `"NonAcute/NonUrgent"`
+/// becomes `"nonurgent"`.
+fn schema_leaf_names() -> Vec<String> {
+    let graph = <triage::Schema as TaskSchema>::graph();
+    graph.end_label_names().iter().map(|n| n.rsplit('/').next().unwrap_or(n).to_lowercase()).collect()
+}
+
+#[test]
+fn gold_labels_follow_the_schema_end_label_order() {
+    let names = schema_leaf_names();
+    let expected: Vec<String> = END_LABELS.iter().map(|n| n.replace('-', "")).collect();
+    assert_eq!(names, expected);
+
+    // Every loaded report's `label` names the schema end label of its data-file level.
+    let dev = data::load_dev(None).unwrap();
+    for r in &dev {
+        assert_eq!(names[r.label], DATA_LABELS[r.data_label].replace('-', ""), "{}", r.id);
+        assert_eq!(END_LABELS[r.label], r.label_name, "{}", r.id);
+    }
+    let end = |k: usize| <triage::EndLabel as EndLabel>::from_index(k).unwrap();
+    assert_eq!(end(dev.iter().find(|r| r.label_name == "normal").unwrap().label), triage::EndLabel::NonAcuteNormal);
+    assert_eq!(end(dev.iter().find(|r| r.label_name == "emergent").unwrap().label), triage::EndLabel::AcuteEmergent);
+}
+
+#[test]
+fn test_split_loads() {
+    assert_eq!(data::load_test(None).unwrap().len(), 747);
+}
+
+#[test]
+fn lfs_cover_the_training_split_and_majority_vote_beats_the_bound_on_dev() {
+    let lfs = all_lfs();
+    let train = data::load_train(None).unwrap();
+    let dev = data::load_dev(None).unwrap();
+    let l_train = lfs.apply(&train).unwrap();
+    let l_dev = lfs.apply(&dev).unwrap();
+
+    // Coverage, overlaps and conflicts on the unlabeled training split; accuracy on dev.
+    let summary = LfSummary::new(&l_train).with_gold(&l_dev, &gold(&dev)).unwrap();
+    println!("{summary}");
+
+    for task in &summary.tasks {
+        assert!(task.n_lfs >= 3, "task {} has {} LFs", task.name, task.n_lfs);
+    }
+    for lf in &summary.lfs {
+        assert!(lf.n_votes > 0, "{} never fires on the training split", lf.name);
+        // Every LF's tasks have two labels, so chance is 0.5.
+        if let Some(acc) = lf.empirical_accuracy {
+            assert!(acc > 0.6, "{}: accuracy {acc:.3} on dev", lf.name);
+        }
+    }
+    assert!(summary.coverage > 0.99, "coverage {}", summary.coverage);
+
+    let dev_gold = gold(&dev);
+    let correct = majority_vote(&l_dev).iter().zip(&dev_gold).filter(|(p, g)| **p == Some(**g)).count();
+    let acc = correct as f64 / dev.len() as f64;
+    println!("majority vote: {correct} of {} dev reports right ({acc:.3})", dev.len());
+    assert!(acc >= 0.85, "majority-vote accuracy on dev: {acc:.3}");
+}
