@@ -274,627 +274,139 @@ fn is_acronym(token: &str) -> bool {
 // ---------------------------------------------------------------------------------------------
 
 /// Nouns that name a kind of entity when they head the question's focus ("What *color* ...").
-const ENTY_HEADS: &[(Enty, &[&str])] = &[
+///
+/// Each lexicon is one string of space-separated lower-case words.
+const ENTY_HEADS: &[(Enty, &str)] = &[
     (
         Enty::Animal,
-        &[
-            "animal",
-            "animals",
-            "creature",
-            "creatures",
-            "whale",
-            "fowl",
-            "primate",
-            "predators",
-            "tiger",
-            "mosquito",
-            "monkey",
-            "rabbit",
-            "deer",
-            "shark",
-            "dog",
-            "dogs",
-            "breed",
-            "bird",
-            "birds",
-            "fish",
-            "insect",
-            "mammal",
-            "pet",
-            "horse",
-            "cat",
-            "snake",
-            "reptile",
-            "species",
-            "ox",
-            "bear",
-        ],
+        "animal animals creature creatures whale fowl primate predators tiger mosquito monkey \
+        rabbit deer shark dog dogs breed bird birds fish insect mammal pet horse cat snake \
+        reptile species ox bear",
     ),
-    (Enty::Body, &["bone", "bones", "organ", "gland", "muscle"]),
-    (Enty::Color, &["color", "colors", "colour", "colours"]),
+    (Enty::Body, "bone bones organ gland muscle"),
+    (Enty::Color, "color colors colour colours"),
     (
         Enty::Cremat,
-        &[
-            "book",
-            "books",
-            "sequel",
-            "sitcom",
-            "trilogy",
-            "hit",
-            "ballad",
-            "tale",
-            "work",
-            "works",
-            "stories",
-            "document",
-            "statue",
-            "statues",
-            "cartoons",
-            "comics",
-            "miniseries",
-            "program",
-            "programme",
-            "film",
-            "films",
-            "movie",
-            "movies",
-            "song",
-            "songs",
-            "play",
-            "novel",
-            "opera",
-            "poem",
-            "painting",
-            "show",
-            "series",
-            "magazine",
-            "newspaper",
-            "album",
-            "comic",
-            "strip",
-            "sculpture",
-            "soundtrack",
-            "tv",
-            "television",
-            "cartoon",
-            "ballet",
-            "symphony",
-            "musical",
-            "story",
-            "anthem",
-        ],
+        "book books sequel sitcom trilogy hit ballad tale work works stories document statue \
+        statues cartoons comics miniseries program programme film films movie movies song songs \
+        play novel opera poem painting show series magazine newspaper album comic strip \
+        sculpture soundtrack tv television cartoon ballet symphony musical story anthem",
     ),
-    (Enty::Currency, &["currency", "currencies", "money"]),
+    (Enty::Currency, "currency currencies money"),
     (
         Enty::Dismed,
-        &[
-            "ailment",
-            "therapy",
-            "condition",
-            "anesthetic",
-            "poison",
-            "vitamin",
-            "vaccine",
-            "treatment",
-            "disease",
-            "diseases",
-            "illness",
-            "cancer",
-            "virus",
-            "syndrome",
-            "disorder",
-            "fear",
-            "phobia",
-            "drug",
-            "medicine",
-            "infection",
-            "plague",
-        ],
+        "ailment therapy condition anesthetic poison vitamin vaccine treatment disease diseases \
+        illness cancer virus syndrome disorder fear phobia drug medicine infection plague",
     ),
     (
         Enty::Event,
-        &[
-            "events",
-            "holidays",
-            "era",
-            "period",
-            "revolt",
-            "feud",
-            "trials",
-            "rites",
-            "phenomenon",
-            "slaughter",
-            "concert",
-            "concerts",
-            "meeting",
-            "race",
-            "tournament",
-            "championship",
-            "war",
-            "battle",
-            "event",
-            "holiday",
-            "revolution",
-            "festival",
-            "celebration",
-            "massacre",
-            "disaster",
-            "olympics",
-            "ceremony",
-        ],
+        "events holidays era period revolt feud trials rites phenomenon slaughter concert \
+        concerts meeting race tournament championship war battle event holiday revolution \
+        festival celebration massacre disaster olympics ceremony",
     ),
     (
         Enty::Food,
-        &[
-            "condiment",
-            "vegetables",
-            "crop",
-            "chocolate",
-            "cookie",
-            "cookies",
-            "ice",
-            "cream",
-            "recipe",
-            "treat",
-            "fruits",
-            "drinks",
-            "coffee",
-            "tea",
-            "snack",
-            "sandwich",
-            "food",
-            "foods",
-            "drink",
-            "fruit",
-            "vegetable",
-            "cheese",
-            "dish",
-            "cocktail",
-            "soda",
-            "beer",
-            "wine",
-            "candy",
-            "cereal",
-            "liquor",
-            "dessert",
-            "bread",
-            "meat",
-            "sauce",
-            "spice",
-            "nut",
-            "juice",
-            "beverage",
-            "pasta",
-            "soup",
-            "cake",
-            "pie",
-        ],
+        "condiment vegetables crop chocolate cookie cookies ice cream recipe treat fruits drinks \
+        coffee tea snack sandwich food foods drink fruit vegetable cheese dish cocktail soda \
+        beer wine candy cereal liquor dessert bread meat sauce spice nut juice beverage pasta \
+        soup cake pie",
     ),
-    (Enty::Instru, &["instrument", "instruments", "guitar"]),
-    (Enty::Lang, &["language", "languages", "tongue"]),
-    (Enty::Letter, &["letter", "letters", "vowel", "initial", "initials"]),
-    (Enty::Plant, &["plant", "plants", "tree", "trees", "flower", "flowers", "flora", "grass"]),
+    (Enty::Instru, "instrument instruments guitar"),
+    (Enty::Lang, "language languages tongue"),
+    (Enty::Letter, "letter letters vowel initial initials"),
+    (Enty::Plant, "plant plants tree trees flower flowers flora grass"),
     (
         Enty::Product,
-        &[
-            "razor",
-            "garment",
-            "jeans",
-            "software",
-            "camera",
-            "system",
-            "watch",
-            "product",
-            "products",
-            "brand",
-            "computer",
-            "soap",
-            "cigarette",
-            "hat",
-            "toy",
-        ],
+        "razor garment jeans software camera system watch product products brand computer soap \
+        cigarette hat toy",
     ),
-    (Enty::Religion, &["religion", "religions", "cult", "faith"]),
+    (Enty::Religion, "religion religions cult faith"),
     (
         Enty::Sport,
-        &[
-            "exercise",
-            "exercises",
-            "tournaments",
-            "chess",
-            "golf",
-            "tennis",
-            "baseball",
-            "football",
-            "basketball",
-            "sport",
-            "sports",
-            "game",
-            "games",
-        ],
+        "exercise exercises tournaments chess golf tennis baseball football basketball sport \
+        sports game games",
     ),
     (
         Enty::Substance,
-        &[
-            "explosive",
-            "molecules",
-            "chemicals",
-            "crystals",
-            "materials",
-            "acid",
-            "oil",
-            "element",
-            "elements",
-            "substance",
-            "chemical",
-            "gas",
-            "metal",
-            "mineral",
-            "material",
-            "compound",
-            "alloy",
-            "fuel",
-            "fiber",
-            "fabric",
-        ],
+        "explosive molecules chemicals crystals materials acid oil element elements substance \
+        chemical gas metal mineral material compound alloy fuel fiber fabric",
     ),
-    (Enty::Symbol, &["signs", "symbols", "flag", "symbol", "sign", "zodiac", "emblem", "trademark"]),
+    (Enty::Symbol, "signs symbols flag symbol sign zodiac emblem trademark"),
     (
         Enty::Techmeth,
-        &[
-            "maneuver",
-            "stroke",
-            "strokes",
-            "approaches",
-            "measures",
-            "principles",
-            "tips",
-            "method",
-            "methods",
-            "way",
-            "ways",
-            "technique",
-            "process",
-        ],
+        "maneuver stroke strokes approaches measures principles tips method methods way ways \
+        technique process",
     ),
-    (
-        Enty::Termeq,
-        &[
-            "counterpart",
-            "translation",
-            "translations",
-            "alphabet",
-            "term",
-            "nickname",
-            "slang",
-            "equivalent",
-            "synonym",
-        ],
-    ),
+    (Enty::Termeq, "counterpart translation translations alphabet term nickname slang equivalent synonym"),
     (
         Enty::Veh,
-        &[
-            "ships",
-            "flight",
-            "liner",
-            "shipwreck",
-            "vessels",
-            "gunboat",
-            "vehicles",
-            "bike",
-            "bicycle",
-            "tank",
-            "ship",
-            "boat",
-            "car",
-            "cars",
-            "vehicle",
-            "plane",
-            "aircraft",
-            "vessel",
-            "yacht",
-            "submarine",
-            "train",
-            "motorcycle",
-            "craft",
-            "airplane",
-            "jet",
-            "rocket",
-            "spacecraft",
-            "shuttle",
-        ],
+        "ships flight liner shipwreck vessels gunboat vehicles bike bicycle tank ship boat car \
+        cars vehicle plane aircraft vessel yacht submarine train motorcycle craft airplane jet \
+        rocket spacecraft shuttle",
     ),
-    (Enty::Word, &["word", "words", "plural", "singular", "noun", "conjugations", "palindrome", "anagram"]),
+    (Enty::Word, "word words plural singular noun conjugations palindrome anagram"),
 ];
 
 /// Nouns that name a person, a group or a title when they head the question's focus.
-const HUM_HEADS: &[(Hum, &[&str])] = &[
+const HUM_HEADS: &[(Hum, &str)] = &[
     (
         Hum::Ind,
-        &[
-            "member",
-            "vice-president",
-            "hunter",
-            "dictator",
-            "ranger",
-            "comedienne",
-            "novelist",
-            "officer",
-            "monarch",
-            "doctor",
-            "coach",
-            "scoundrel",
-            "crooner",
-            "businessman",
-            "chancellor",
-            "prime",
-            "minister",
-            "secretary",
-            "journalist",
-            "reporter",
-            "sculptor",
-            "dancer",
-            "psychologist",
-            "physicist",
-            "chemist",
-            "astronomer",
-            "mathematician",
-            "economist",
-            "prophet",
-            "saint",
-            "god",
-            "goddess",
-            "brothers",
-            "sisters",
-            "twins",
-            "quarterback",
-            "golfer",
-            "pitcher",
-            "hitter",
-            "wrestler",
-            "wrestlers",
-            "champion",
-            "cowboy",
-            "villain",
-            "spy",
-            "host",
-            "playwright",
-            "novelists",
-            "authors",
-            "singers",
-            "actors",
-            "actresses",
-            "presidents",
-            "kings",
-            "queens",
-            "person",
-            "man",
-            "woman",
-            "actor",
-            "actress",
-            "president",
-            "author",
-            "writer",
-            "singer",
-            "king",
-            "queen",
-            "emperor",
-            "leader",
-            "artist",
-            "composer",
-            "poet",
-            "scientist",
-            "inventor",
-            "player",
-            "general",
-            "explorer",
-            "hero",
-            "painter",
-            "astronaut",
-            "governor",
-            "senator",
-            "director",
-            "comedian",
-            "wife",
-            "husband",
-            "father",
-            "mother",
-            "son",
-            "daughter",
-            "pope",
-            "philosopher",
-            "musician",
-            "athlete",
-            "architect",
-            "designer",
-            "lawyer",
-            "boxer",
-            "cartoonist",
-        ],
+        "member vice-president hunter dictator ranger comedienne novelist officer monarch doctor \
+        coach scoundrel crooner businessman chancellor prime minister secretary journalist \
+        reporter sculptor dancer psychologist physicist chemist astronomer mathematician \
+        economist prophet saint god goddess brothers sisters twins quarterback golfer pitcher \
+        hitter wrestler wrestlers champion cowboy villain spy host playwright novelists authors \
+        singers actors actresses presidents kings queens person man woman actor actress \
+        president author writer singer king queen emperor leader artist composer poet scientist \
+        inventor player general explorer hero painter astronaut governor senator director \
+        comedian wife husband father mother son daughter pope philosopher musician athlete \
+        architect designer lawyer boxer cartoonist",
     ),
     (
         Hum::Gr,
-        &[
-            "business",
-            "businesses",
-            "police",
-            "store",
-            "stores",
-            "stations",
-            "station",
-            "producer",
-            "administration",
-            "court",
-            "civilization",
-            "committee",
-            "institute",
-            "society",
-            "association",
-            "agencies",
-            "orchestra",
-            "choir",
-            "groups",
-            "bands",
-            "organizations",
-            "manufacturers",
-            "firms",
-            "schools",
-            "universities",
-            "colleges",
-            "airlines",
-            "clubs",
-            "company",
-            "companies",
-            "team",
-            "teams",
-            "group",
-            "organization",
-            "band",
-            "university",
-            "college",
-            "party",
-            "tribe",
-            "firm",
-            "corporation",
-            "agency",
-            "school",
-            "airline",
-            "club",
-            "army",
-            "government",
-            "council",
-            "union",
-            "bank",
-            "network",
-            "manufacturer",
-            "league",
-        ],
+        "business businesses police store stores stations station producer administration court \
+        civilization committee institute society association agencies orchestra choir groups \
+        bands organizations manufacturers firms schools universities colleges airlines clubs \
+        company companies team teams group organization band university college party tribe firm \
+        corporation agency school airline club army government council union bank network \
+        manufacturer league",
     ),
-    (Hum::Title, &["occupation", "profession", "job", "title", "rank"]),
+    (Hum::Title, "occupation profession job title rank"),
 ];
 
 /// Nouns that name a kind of place when they head the question's focus.
-const LOC_HEADS: &[(Loc, &[&str])] = &[
-    (
-        Loc::City,
-        &["seaport", "hamlet", "village", "suburb", "city", "cities", "capital", "town", "towns", "metropolis"],
-    ),
-    (Loc::Country, &["country", "countries", "nation", "nations", "nationality"]),
-    (Loc::Mount, &["mountain", "mountains", "peak", "volcano", "mount", "range"]),
-    (Loc::State, &["state", "states", "province", "provinces"]),
+const LOC_HEADS: &[(Loc, &str)] = &[
+    (Loc::City, "seaport hamlet village suburb city cities capital town towns metropolis"),
+    (Loc::Country, "country countries nation nations nationality"),
+    (Loc::Mount, "mountain mountains peak volcano mount range"),
+    (Loc::State, "state states province provinces"),
     (
         Loc::Other,
-        &[
-            "website",
-            "web",
-            "site",
-            "sites",
-            "address",
-            "home",
-            "constellation",
-            "habitat",
-            "stadium",
-            "hospital",
-            "library",
-            "libraries",
-            "mall",
-            "attractions",
-            "attraction",
-            "direction",
-            "gulf",
-            "arch",
-            "breweries",
-            "avenue",
-            "plantation",
-            "resort",
-            "harbor",
-            "port",
-            "prison",
-            "castle",
-            "palace",
-            "church",
-            "cathedral",
-            "temple",
-            "restaurant",
-            "hill",
-            "valley",
-            "forest",
-            "galaxy",
-            "star",
-            "continent",
-            "island",
-            "islands",
-            "river",
-            "rivers",
-            "lake",
-            "ocean",
-            "sea",
-            "place",
-            "region",
-            "county",
-            "park",
-            "desert",
-            "street",
-            "building",
-            "bridge",
-            "airport",
-            "planet",
-            "bay",
-            "canal",
-            "hotel",
-            "museum",
-            "area",
-            "location",
-            "part",
-            "hemisphere",
-            "peninsula",
-            "strait",
-            "body",
-            "waterfall",
-            "falls",
-            "cave",
-            "zoo",
-            "square",
-        ],
+        "website web site sites address home constellation habitat stadium hospital library \
+        libraries mall attractions attraction direction gulf arch breweries avenue plantation \
+        resort harbor port prison castle palace church cathedral temple restaurant hill valley \
+        forest galaxy star continent island islands river rivers lake ocean sea place region \
+        county park desert street building bridge airport planet bay canal hotel museum area \
+        location part hemisphere peninsula strait body waterfall falls cave zoo square",
     ),
 ];
 
 /// Nouns that name a kind of number when they head the question's focus.
-const NUM_HEADS: &[(Num, &[&str])] = &[
-    (
-        Num::Other,
-        &["toll", "iq", "latitude", "longitude", "frequency", "horsepower", "score", "statistics", "rate", "par"],
-    ),
-    (
-        Num::Money,
-        &["salary", "price", "cost", "wage", "fare", "worth", "income", "budget", "value", "fee", "prize", "debt"],
-    ),
-    (
-        Num::Perc,
-        &["percentage", "percent", "odds", "chance", "chances", "probability", "fraction", "proportion", "rating"],
-    ),
-    (Num::Period, &["age", "lifespan", "life", "span", "expectancy", "duration"]),
-    (Num::Speed, &["speed", "velocity"]),
-    (Num::Temp, &["temperature", "degrees", "boiling", "melting"]),
-    (Num::Volsize, &["size", "area", "acreage", "volume", "capacity"]),
-    (Num::Weight, &["weight", "mass"]),
+const NUM_HEADS: &[(Num, &str)] = &[
+    (Num::Other, "toll iq latitude longitude frequency horsepower score statistics rate par"),
+    (Num::Money, "salary price cost wage fare worth income budget value fee prize debt"),
+    (Num::Perc, "percentage percent odds chance chances probability fraction proportion rating"),
+    (Num::Period, "age lifespan life span expectancy duration"),
+    (Num::Speed, "speed velocity"),
+    (Num::Temp, "temperature degrees boiling melting"),
+    (Num::Volsize, "size area acreage volume capacity"),
+    (Num::Weight, "weight mass"),
     (
         Num::Dist,
-        &[
-            "distance",
-            "length",
-            "height",
-            "depth",
-            "width",
-            "diameter",
-            "dimensions",
-            "altitude",
-            "elevation",
-            "circumference",
-            "radius",
-        ],
+        "distance length height depth width diameter dimensions altitude elevation circumference \
+        radius",
     ),
-    (Num::Ord, &["chapter", "rank", "ranking"]),
+    (Num::Ord, "chapter rank ranking"),
 ];
 
 /// Words that, in the focus, ask for a date.
@@ -909,9 +421,9 @@ enum Head {
     Num(Num),
 }
 
-/// The label whose lexicon in `heads` lists `word`.
-fn lookup<L: Copy>(heads: &[(L, &[&str])], word: &str) -> Option<L> {
-    heads.iter().find(|(_, list)| list.contains(&word)).map(|&(label, _)| label)
+/// The label whose lexicon in `heads` (space-separated words) lists `word`.
+fn lookup<L: Copy>(heads: &[(L, &str)], word: &str) -> Option<L> {
+    heads.iter().find(|(_, list)| list.split_whitespace().any(|w| w == word)).map(|&(label, _)| label)
 }
 
 /// The class `word` names in the head-noun lexicons; a word in two lexicons counts as a number,
@@ -1264,7 +776,7 @@ fn lf_made_of(q: &Question) -> Option<Enty> {
 }
 
 /// Votes Termeq when the question asks for a term or another name: "term for", "another name",
-/// "what do you call", "how do you say", "translation", "Latin for", "What do the French call".
+/// "what do you call", "how do you say", "translation", "Latin for", "What do the French call ...".
 #[labeling_function(task = "Enty")]
 fn lf_term_for(q: &Question) -> Option<Enty> {
     const CUES: &[&str] = &[
@@ -1286,7 +798,7 @@ fn lf_term_for(q: &Question) -> Option<Enty> {
         "what do i call",
     ];
     let w = Words::new(&q.text);
-    let they_call = w.starts_with_any(&["what do the", "what does the"]) && w.last() == "call";
+    let they_call = w.starts_with_any(&["what do", "what does"]) && w.has("call");
     (w.has_any(CUES) || they_call).then_some(Enty::Termeq)
 }
 
@@ -1517,4 +1029,188 @@ pub fn all_lfs() -> LfSet<trec::Schema, Question> {
         lf_quantity_head,
         lf_measure_word,
     ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A question with the given text, in the data files' tokenization.
+    fn question(text: &str) -> Question {
+        Question {
+            id: "test".into(),
+            text: text.into(),
+            coarse: "DESC".into(),
+            fine: "def".into(),
+            label_fine: "DESC:def".into(),
+            coarse_id: 1,
+            fine_id: 2,
+            label: 2,
+        }
+    }
+
+    #[test]
+    fn words_trim_punctuation_and_match_in_lower_case() {
+        let w = Words::new("What is the `` Dow Jones '' of the U.S. 's economy ?");
+        assert_eq!(w.first(), "what");
+        assert_eq!(w.last(), "economy");
+        assert_eq!(w.raw(3), "Dow");
+        assert!(w.has("dow jones of"));
+        assert!(w.has("u.s s economy"));
+        assert!(!w.has("jones the"));
+        assert!(w.starts_with("what is the"));
+        assert!(!w.starts_with("is the"));
+        assert!(w.has_any(&["nothing", "economy"]));
+        assert_eq!(Words::new(" ? ").len(), 0);
+        assert!(is_acronym("NASA") && is_acronym("R.E.M"));
+        assert!(!is_acronym("Nasa") && !is_acronym("A") && !is_acronym("B52"));
+    }
+
+    #[test]
+    fn focus_skips_wrappers_and_stops_at_function_words() {
+        let focus = |text: &str| Words::new(text).focus().join(" ");
+        assert_eq!(focus("What kind of animal was Winnie the Pooh ?"), "animal");
+        assert_eq!(focus("What is the largest city on the Great Lakes ?"), "largest city");
+        assert_eq!(focus("Name a Gaelic language ."), "gaelic language");
+        assert_eq!(focus("In which year did the war end ?"), "year");
+        assert_eq!(focus("What 's the name of the tiger that advertises cereal ?"), "tiger");
+        assert_eq!(focus("Who wrote Hamlet ?"), "");
+        assert_eq!(head(&Words::new("What South American city has the highest airport ?")), Some(Head::Loc(Loc::City)));
+        assert_eq!(head(&Words::new("What baseball team won in 1927 ?")), Some(Head::Hum(Hum::Gr)));
+        assert_eq!(head(&Words::new("What is a caldera ?")), None);
+    }
+
+    #[test]
+    fn definition_form() {
+        assert!(is_definition(&Words::new("What is a bourdon tube ?")));
+        assert!(is_definition(&Words::new("What are dingoes ?")));
+        assert!(!is_definition(&Words::new("What is DTMF ?")));
+        assert!(!is_definition(&Words::new("What is California 's capital ?")));
+        assert!(!is_definition(&Words::new("What is the fastest fish ?")));
+        assert!(!is_definition(&Words::new("What are the Nordic nations ?")));
+        assert!(!is_definition(&Words::new("What is the capital of Burkina Faso ?")));
+    }
+
+    #[test]
+    fn coarse_lfs() {
+        let q = |text: &str| question(text);
+        assert_eq!(lf_wh_word(&q("Who killed Caesar ?")), Some(Coarse::Hum));
+        assert_eq!(lf_wh_word(&q("Where is Ayer 's rock ?")), Some(Coarse::Loc));
+        assert_eq!(lf_wh_word(&q("Where did the term `` 86ed '' come from ?")), None);
+        assert_eq!(lf_wh_word(&q("When was the bar-code invented ?")), Some(Coarse::Num));
+        assert_eq!(lf_wh_word(&q("Why do horseshoes bring luck ?")), Some(Coarse::Desc));
+        assert_eq!(lf_how_word(&q("How far is London from Paris ?")), Some(Coarse::Num));
+        assert_eq!(lf_how_word(&q("How do clouds form ?")), Some(Coarse::Desc));
+        assert_eq!(lf_how_word(&q("What is a transistor ?")), None);
+        assert_eq!(lf_abbreviation_cue(&q("What does NASA stand for ?")), Some(Coarse::Abbr));
+        assert_eq!(lf_definition_form(&q("What is a transistor ?")), Some(Coarse::Desc));
+        assert_eq!(lf_definition_form(&q("What does `` E Pluribus Unum '' mean ?")), Some(Coarse::Desc));
+        assert_eq!(lf_answer_type(&q("What actor played Rocky ?")), Some(Coarse::Hum));
+        assert_eq!(lf_answer_type(&q("What country borders Spain ?")), Some(Coarse::Loc));
+        assert_eq!(lf_answer_type(&q("What year did Hitler gain power ?")), Some(Coarse::Num));
+        assert_eq!(lf_answer_type(&q("What color is Mr. Spock 's blood ?")), Some(Coarse::Enty));
+        assert_eq!(lf_answer_type(&q("Who wrote Hamlet ?")), None);
+    }
+
+    #[test]
+    fn abbr_and_desc_lfs() {
+        let q = |text: &str| question(text);
+        assert_eq!(lf_stands_for(&q("What does NASA stand for ?")), Some(Abbr::Exp));
+        assert_eq!(lf_stands_for(&q("What does `` B.Y.O.B. '' mean ?")), Some(Abbr::Exp));
+        assert_eq!(lf_stands_for(&q("What does the word gymnophobia mean ?")), None);
+        assert_eq!(lf_abbreviation_of(&q("What is the abbreviation of General Motors ?")), Some(Abbr::Abb));
+        assert_eq!(lf_abbreviation_of(&q("CNN is the abbreviation for what ?")), Some(Abbr::Exp));
+        assert_eq!(lf_abbreviation_of(&q("What does the abbreviation IOC stand for ?")), None);
+        assert_eq!(lf_bare_acronym(&q("What is DTMF ?")), Some(Abbr::Exp));
+        assert_eq!(lf_bare_acronym(&q("What is Sinn Fein ?")), None);
+
+        assert_eq!(lf_definition(&q("What is a bourdon tube ?")), Some(Desc::Def));
+        assert_eq!(lf_definition(&q("What is the origin of the name Scarlett ?")), Some(Desc::Desc));
+        assert_eq!(lf_definition(&q("What is the capital of Peru ?")), None);
+        assert_eq!(lf_how_manner(&q("How do telephones work ?")), Some(Desc::Manner));
+        assert_eq!(lf_how_manner(&q("How many hearts does an octopus have ?")), None);
+        assert_eq!(lf_reason(&q("Why do eyes look red in photographs ?")), Some(Desc::Reason));
+        assert_eq!(lf_reason(&q("What caused the division between the churches ?")), Some(Desc::Reason));
+        assert_eq!(lf_description(&q("Where did the saying `` rule of thumb '' come from ?")), Some(Desc::Desc));
+        assert_eq!(lf_description(&q("What is the difference between pop and rock ?")), Some(Desc::Desc));
+        assert_eq!(lf_description(&q("Where do rocks come from ?")), None);
+    }
+
+    #[test]
+    fn enty_lfs() {
+        let q = |text: &str| question(text);
+        assert_eq!(lf_entity_head(&q("What color is Mr. Spock 's blood ?")), Some(Enty::Color));
+        assert_eq!(lf_entity_head(&q("What kind of animal was Winnie the Pooh ?")), Some(Enty::Animal));
+        assert_eq!(lf_entity_head(&q("What musical instrument did Sherlock Holmes play ?")), Some(Enty::Instru));
+        assert_eq!(lf_entity_head(&q("Name a Gaelic language .")), Some(Enty::Lang));
+        assert_eq!(lf_entity_head(&q("What ship did Lloyd M. Bucher command ?")), Some(Enty::Veh));
+        assert_eq!(lf_entity_head(&q("What city has the most parking meters ?")), None);
+        assert_eq!(lf_disease(&q("What is a fear of clouds ?")), Some(Enty::Dismed));
+        assert_eq!(lf_made_of(&q("What are fingernails made of ?")), Some(Enty::Substance));
+        assert_eq!(lf_term_for(&q("What 's the term for a young fox ?")), Some(Enty::Termeq));
+        assert_eq!(lf_term_for(&q("What do the Japanese call Japan ?")), Some(Enty::Termeq));
+        assert_eq!(lf_technique(&q("What is the best way to remove wallpaper ?")), Some(Enty::Techmeth));
+        assert_eq!(lf_technique(&q("What is a fear of clouds ?")), None);
+    }
+
+    #[test]
+    fn hum_and_loc_lfs() {
+        let q = |text: &str| question(text);
+        assert_eq!(lf_who(&q("Who is Langston Hughes ?")), Some(Hum::Desc));
+        assert_eq!(lf_who(&q("Who wrote Unsafe at Any Speed ?")), Some(Hum::Ind));
+        assert_eq!(lf_who(&q("Who is the author of Dracula ?")), Some(Hum::Ind));
+        assert_eq!(lf_who(&q("What is a caldera ?")), None);
+        assert_eq!(lf_person_head(&q("What suburban housewife wrote The Feminine Mystique ?")), None);
+        assert_eq!(lf_person_head(&q("What Civil War general marched through Georgia ?")), Some(Hum::Ind));
+        assert_eq!(lf_person_head(&q("What company makes Spumante ?")), Some(Hum::Gr));
+        assert_eq!(lf_occupation(&q("What is Larry King 's job ?")), Some(Hum::Title));
+
+        assert_eq!(lf_where(&q("Where are diamonds mined ?")), Some(Loc::Other));
+        assert_eq!(lf_where(&q("Where did the term fireplug come from ?")), None);
+        assert_eq!(lf_place_head(&q("What Kenyan city is the safari center ?")), Some(Loc::City));
+        assert_eq!(lf_place_head(&q("Which Latin American country is the largest ?")), Some(Loc::Country));
+        assert_eq!(lf_place_head(&q("What mountain range marks the border of France ?")), Some(Loc::Mount));
+        assert_eq!(lf_place_head(&q("What 's the largest island in the West Indies ?")), Some(Loc::Other));
+        assert_eq!(lf_place_phrase(&q("What is the capital of Burkina Faso ?")), Some(Loc::City));
+        assert_eq!(lf_place_phrase(&q("In which state are the Mark Twain National Forests ?")), Some(Loc::State));
+        assert_eq!(lf_place_phrase(&q("What country did King Wenceslas rule ?")), Some(Loc::Country));
+    }
+
+    #[test]
+    fn num_lfs() {
+        let q = |text: &str| question(text);
+        assert_eq!(lf_how_quantity(&q("How many hearts does an octopus have ?")), Some(Num::Count));
+        assert_eq!(lf_how_quantity(&q("How much does a poodle weigh ?")), Some(Num::Weight));
+        assert_eq!(lf_how_quantity(&q("How much does a new car cost ?")), Some(Num::Money));
+        assert_eq!(lf_how_quantity(&q("How far is Yaroslavl from Moscow ?")), Some(Num::Dist));
+        assert_eq!(lf_how_quantity(&q("How long is the Coney Island boardwalk ?")), Some(Num::Dist));
+        assert_eq!(lf_how_quantity(&q("How long does a dog sleep ?")), Some(Num::Period));
+        assert_eq!(lf_how_quantity(&q("How old is the universe ?")), Some(Num::Period));
+        assert_eq!(lf_how_quantity(&q("How fast is light ?")), Some(Num::Speed));
+        assert_eq!(lf_how_quantity(&q("How hot does a volcano get ?")), Some(Num::Temp));
+        assert_eq!(lf_how_quantity(&q("How big is Australia ?")), Some(Num::Volsize));
+        assert_eq!(lf_how_quantity(&q("How do clouds form ?")), None);
+        assert_eq!(lf_date(&q("When did Iraqi troops invade Kuwait ?")), Some(Num::Date));
+        assert_eq!(lf_date(&q("In what year did Hitler gain power ?")), Some(Num::Date));
+        assert_eq!(lf_date(&q("What is the first day of the week ?")), Some(Num::Date));
+        assert_eq!(lf_quantity_head(&q("What is Columbia Tristar 's phone number ?")), Some(Num::Code));
+        assert_eq!(lf_quantity_head(&q("What is the salary of a U.S. Representative ?")), Some(Num::Money));
+        assert_eq!(lf_quantity_head(&q("What percentage of Americans own their homes ?")), Some(Num::Perc));
+        assert_eq!(lf_quantity_head(&q("What is the speed of the Mississippi River ?")), Some(Num::Speed));
+        assert_eq!(lf_quantity_head(&q("Where can I find a phone number ?")), None);
+        assert_eq!(lf_measure_word(&q("What does a teaspoon of matter weigh ?")), Some(Num::Weight));
+        assert_eq!(lf_measure_word(&q("What 's the Fahrenheit equivalent of zero degrees ?")), Some(Num::Temp));
+        assert_eq!(lf_measure_word(&q("How many miles is it to Ohio ?")), None);
+    }
+
+    #[test]
+    fn set_has_lfs_on_every_task() {
+        let set = all_lfs();
+        assert_eq!(set.len(), 27);
+        let mut per_task = [0usize; 7];
+        for info in set.infos() {
+            per_task[info.task] += 1;
+        }
+        assert_eq!(per_task, [5, 3, 4, 5, 3, 3, 4]);
+    }
 }
