@@ -83,16 +83,32 @@ fn lfs_cover_the_training_split_and_majority_vote_beats_the_bound_on_dev() {
     }
     for lf in &summary.lfs {
         assert!(lf.n_votes > 0, "{} never fires on the training split", lf.name);
-        // Every LF's tasks have two labels, so chance is 0.5.
+        // Every task has two labels, so chance is 0.5. Measured: the lowest dev accuracy is 0.667
+        // (lf_cardiovascular, 2 of 3), then 0.714 (lf_old_injury); lf_congestion does not vote
+        // on dev.
         if let Some(acc) = lf.empirical_accuracy {
             assert!(acc > 0.6, "{}: accuracy {acc:.3} on dev", lf.name);
         }
     }
+    // Measured: 0.999 of the training split gets at least one vote, 0.989 a Triage vote.
     assert!(summary.coverage > 0.99, "coverage {}", summary.coverage);
+    assert!(summary.tasks[0].coverage > 0.97, "Triage coverage {}", summary.tasks[0].coverage);
 
+    // Measured: majority vote gets 344 of the 373 dev reports right (0.922), and the Triage
+    // decision (acute or not) of 353 (0.946); a tie or no vote counts as wrong.
+    let graph = <triage::Schema as TaskSchema>::graph();
     let dev_gold = gold(&dev);
-    let correct = majority_vote(&l_dev).iter().zip(&dev_gold).filter(|(p, g)| **p == Some(**g)).count();
+    let predicted = majority_vote(&l_dev);
+    let correct = predicted.iter().zip(&dev_gold).filter(|(p, g)| **p == Some(**g)).count();
     let acc = correct as f64 / dev.len() as f64;
-    println!("majority vote: {correct} of {} dev reports right ({acc:.3})", dev.len());
-    assert!(acc >= 0.85, "majority-vote accuracy on dev: {acc:.3}");
+    let acute = |k: usize| graph.feasible(k)[0];
+    let triage_correct =
+        predicted.iter().zip(&dev_gold).filter(|(p, g)| p.is_some_and(|p| acute(p) == acute(**g))).count();
+    let triage_acc = triage_correct as f64 / dev.len() as f64;
+    println!(
+        "majority vote on dev: end label {correct} of {} ({acc:.3}), triage {triage_correct} ({triage_acc:.3})",
+        dev.len()
+    );
+    assert!(acc >= 0.89, "majority-vote accuracy on dev: {acc:.3}");
+    assert!(triage_acc >= 0.92, "majority-vote triage accuracy on dev: {triage_acc:.3}");
 }

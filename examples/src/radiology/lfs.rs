@@ -187,18 +187,17 @@ impl Clauses {
         Clauses(out)
     }
 
-    /// Every mention of a term of `terms`, in clause order.
+    /// Every mention of a term of `terms`, in clause order. Terms are written as lowercase words
+    /// separated by single spaces, as in all the lists of this module.
     fn mentions(&self, terms: &[&str]) -> Vec<Mention<'_>> {
         let mut out = Vec::new();
         for clause in &self.0 {
             for term in terms {
-                let wanted: Vec<String> = words(term).collect();
-                if wanted.is_empty() || wanted.len() > clause.len() {
-                    continue;
-                }
-                for start in 0..=clause.len() - wanted.len() {
-                    if clause[start..start + wanted.len()] == wanted[..] {
-                        out.push(Mention { clause, start, len: wanted.len() });
+                let len = term.split(' ').count();
+                let (first, rest) = term.split_once(' ').unwrap_or((term, ""));
+                for start in (0..clause.len()).filter(|&i| clause[i] == first) {
+                    if rest.is_empty() || clause[start + 1..].iter().take(len - 1).eq(rest.split(' ')) {
+                        out.push(Mention { clause, start, len });
                     }
                 }
             }
@@ -820,6 +819,46 @@ mod tests {
 
     const NORMAL_REPORT: &str = "The heart is normal in size. The lungs are clear. No focal consolidation, \
                                  pleural effusion, or pneumothorax.";
+
+    #[test]
+    fn term_lists_are_normalized() {
+        let lists = [
+            PNEUMOTHORAX,
+            EDEMA,
+            FREE_AIR,
+            CARDIOVASCULAR,
+            EMERGENT,
+            AIRSPACE,
+            EFFUSION,
+            OPACITY,
+            FRACTURE,
+            CONGESTION,
+            URGENT,
+            GRANULOMA,
+            DEGENERATIVE,
+            AORTA,
+            DEVICES,
+            CHRONIC_LUNG,
+            BIG_HEART,
+            NODULE,
+            NO_ACUTE,
+            CLEAR_LUNGS,
+            NORMAL,
+        ];
+        for term in lists.iter().flat_map(|l| l.iter()) {
+            assert_eq!(words(term).collect::<Vec<_>>().join(" "), *term, "term `{term}` must be lowercase words");
+        }
+        let mut emergent: Vec<&str> = [PNEUMOTHORAX, EDEMA, FREE_AIR, CARDIOVASCULAR].concat();
+        emergent.sort_unstable();
+        let mut all = EMERGENT.to_vec();
+        all.sort_unstable();
+        assert_eq!(emergent, all, "EMERGENT is the union of the emergent lists");
+        let mut urgent: Vec<&str> = [AIRSPACE, EFFUSION, OPACITY, FRACTURE, CONGESTION].concat();
+        urgent.sort_unstable();
+        let mut all = URGENT.to_vec();
+        all.sort_unstable();
+        assert_eq!(urgent, all, "URGENT is the union of the urgent lists");
+    }
 
     #[test]
     fn clauses_and_negation() {
