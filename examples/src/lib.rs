@@ -4,8 +4,10 @@
 //! - [`news`]: Reuters-21578, Topic → Corporate | Markets (the paper's Example 3.1).
 //! - [`radiology`]: IU X-ray reports, Triage → Acute | NonAcute.
 //! - [`trec`]: TREC questions, 6 coarse classes → 50 fine classes.
+//! - [`pipeline`]: the protocol they share (label models, end models, trials, report).
 #![allow(clippy::result_large_err, reason = "loaders return the crate-wide `metal_runtime::Error`")]
 
 pub mod news;
+pub mod pipeline;
 pub mod radiology;
 pub mod trec;

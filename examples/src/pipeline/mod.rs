@@ -1,0 +1,349 @@
+//! The full MeTaL pipeline of the paper's experiments, shared by the three data sets: LFs at
+//! several levels of a task hierarchy → label models → multi-task end models → evaluation, with
+//! the paper's baselines (Tables 1–3) and the multi-level ablation, over seeded trials.
+//!
+//! A data set provides a [`Corpus`]: its label matrices (LFs applied to the unlabeled training
+//! items, the dev items and the test items), the texts the end model reads, and the gold end
+//! labels of dev and test. [`run`] (feature `torch`) does the rest and returns [`Results`], which
+//! [`report::render`] prints in the paper's layout and [`write_outputs`] saves with the JSON file
+//! of every per-trial number and two SVG charts.
+//!
+//! Protocol (per data set):
+//! - Label models fit on the training votes: hard majority vote, Soft MV, the paper's form and
+//!   the extended form; the extended form's accuracy prior is chosen on the dev labels.
+//! - End models (SingleTask, FlatMTL, HierMTL) on word counts with a bag-of-words input layer,
+//!   trained on the extended label model's probabilistic labels of the training items with at
+//!   least one vote; each keeps the epoch with the best dev accuracy.
+//! - "Dev labels": HierMTL trained on the dev labels alone, for a number of epochs chosen by
+//!   5-fold cross-validation on the dev labels.
+//! - Ablation: the same label model and HierMTL without the root task's LFs.
+//! - Every trial repeats the end models (and the label models' tie-breaking) under its own seed.
+
+pub mod plot;
+pub mod report;
+pub mod results;
+#[cfg(feature = "torch")]
+mod run;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Instant;
+
+use metal_runtime::error::IoError;
+use metal_runtime::featurize::FeaturizerConfig;
+use metal_runtime::prelude::*;
+use metal_runtime::schema::TaskGraph;
+use metal_runtime::Result;
+
+pub use results::{CellId, PaperNumbers, Results};
+#[cfg(feature = "torch")]
+pub use run::run;
+
+/// The inputs of a pipeline run: the LFs' votes on each split, the texts, the gold labels.
+#[derive(Debug, Clone)]
+pub struct Corpus {
+    /// Short name (`news`).
+    pub name: String,
+    /// One-line description.
+    pub title: String,
+    /// The task graph.
+    pub graph: Arc<TaskGraph>,
+    /// Votes on the unlabeled training items.
+    pub l_train: LabelMatrix,
+    /// Votes on the dev items.
+    pub l_dev: LabelMatrix,
+    /// Votes on the test items.
+    pub l_test: LabelMatrix,
+    /// The texts the end model reads, per split.
+    pub texts_train: Vec<String>,
+    /// Dev texts.
+    pub texts_dev: Vec<String>,
+    /// Test texts.
+    pub texts_test: Vec<String>,
+    /// Gold end labels of the dev items.
+    pub gold_dev: Vec<usize>,
+    /// Gold end labels of the test items.
+    pub gold_test: Vec<usize>,
+    /// Seconds spent applying the LFs to the three splits.
+    pub apply_seconds: f64,
+    /// The paper's numbers for the corresponding data set, if it reports one.
+    pub paper: Option<PaperNumbers>,
+}
+
+impl Corpus {
+    /// Applies `lfs` to the three splits; `text` gives the text the end model reads and `gold`
+    /// the gold end label of an item (never read for the training items).
+    ///
+    /// # Errors
+    /// An LF that panics ([`ApplyError`](metal_runtime::error::ApplyError)), or a split that is
+    /// empty.
+    #[allow(clippy::too_many_arguments, reason = "three splits and three per-item accessors")]
+    pub fn new<S: TaskSchema, T: Sync + 'static>(
+        name: &str,
+        title: &str,
+        lfs: &LfSet<S, T>,
+        (train, dev, test): (&[T], &[T], &[T]),
+        text: impl Fn(&T) -> String,
+        gold: impl Fn(&T) -> usize,
+    ) -> Result<Self> {
+        for (split, items) in [("train", train), ("dev", dev), ("test", test)] {
+            if items.is_empty() {
+                return Err(IoError::Malformed {
+                    path: PathBuf::from(name),
+                    line: None,
+                    message: format!("the {split} split is empty"),
+                }
+                .into());
+            }
+        }
+        let start = Instant::now();
+        let quiet = ApplyConfig { progress: false, ..ApplyConfig::default() };
+        let (l_train, _) = lfs.apply_with(train, &quiet)?;
+        let (l_dev, _) = lfs.apply_with(dev, &quiet)?;
+        let (l_test, _) = lfs.apply_with(test, &quiet)?;
+        let apply_seconds = start.elapsed().as_secs_f64();
+        Ok(Corpus {
+            name: name.into(),
+            title: title.into(),
+            graph: l_train.graph_arc().clone(),
+            texts_train: train.iter().map(&text).collect(),
+            texts_dev: dev.iter().map(&text).collect(),
+            texts_test: test.iter().map(&text).collect(),
+            gold_dev: dev.iter().map(&gold).collect(),
+            gold_test: test.iter().map(&gold).collect(),
+            l_train,
+            l_dev,
+            l_test,
+            apply_seconds,
+            paper: None,
+        })
+    }
+
+    /// Sets the paper's numbers shown next to ours.
+    pub fn with_paper(mut self, paper: PaperNumbers) -> Self {
+        self.paper = Some(paper);
+        self
+    }
+}
+
+/// The settings of a run.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PipelineConfig {
+    /// Quick mode (for the README's main job) or the full protocol.
+    pub quick: bool,
+    /// Number of trials.
+    pub trials: usize,
+    /// Seed of the first trial; trial i uses `first_seed + i`.
+    pub first_seed: u64,
+    /// Word-count features.
+    pub featurizer: FeaturizerConfig,
+    /// Width of the bag-of-words input layer (the paper's first layer, 250).
+    pub bow_dim: usize,
+    /// Intermediate layers above it (the paper's second layer, 50).
+    pub layers: Vec<usize>,
+    /// Adam learning rate.
+    pub lr: f64,
+    /// Mini-batch size.
+    pub batch_size: usize,
+    /// Most epochs on the label model's labels.
+    pub max_epochs: usize,
+    /// Stop after this many epochs without a better dev accuracy.
+    pub patience: usize,
+    /// Most epochs of the dev-labels baseline (the cross-validation picks one up to this).
+    pub dev_labels_max_epochs: usize,
+    /// Accuracy-prior strengths tried for the extended label model.
+    pub accuracy_prior_grid: Vec<f64>,
+    /// Print a line per trial on standard error.
+    pub progress: bool,
+}
+
+impl PipelineConfig {
+    /// The full protocol: 20 trials.
+    pub fn full() -> Self {
+        PipelineConfig {
+            quick: false,
+            trials: 20,
+            first_seed: 0,
+            featurizer: FeaturizerConfig::default(),
+            bow_dim: 250,
+            layers: vec![50],
+            lr: 1e-3,
+            batch_size: 32,
+            max_epochs: 30,
+            patience: 5,
+            dev_labels_max_epochs: 60,
+            accuracy_prior_grid: vec![3.0, 10.0, 30.0, 100.0],
+            progress: true,
+        }
+    }
+
+    /// Quick mode: 3 trials.
+    pub fn quick() -> Self {
+        PipelineConfig { quick: true, trials: 3, ..PipelineConfig::full() }
+    }
+}
+
+/// End-label accuracy.
+pub fn accuracy(pred: &[usize], gold: &[usize]) -> f64 {
+    pred.iter().zip(gold).filter(|(p, g)| p == g).count() as f64 / gold.len().max(1) as f64
+}
+
+/// Per task, the accuracy of the predicted end labels' value for the task on the items whose
+/// gold end label involves the task (`None` when no item does). A prediction on another branch
+/// counts as wrong.
+pub fn task_accuracy(graph: &TaskGraph, pred: &[usize], gold: &[usize]) -> Vec<Option<f64>> {
+    (0..graph.n_tasks())
+        .map(|t| {
+            let (mut hits, mut n) = (0usize, 0usize);
+            for (&p, &g) in pred.iter().zip(gold) {
+                if let Some(want) = graph.feasible(g)[t] {
+                    n += 1;
+                    hits += usize::from(graph.feasible(p)[t] == Some(want));
+                }
+            }
+            (n > 0).then(|| hits as f64 / n as f64)
+        })
+        .collect()
+}
+
+/// Writes `report.txt`, `trials.json`, `dev-curves.svg` and `lfs.svg` into `dir` (created if
+/// missing). Each file is written under a temporary name and renamed, so an interrupted run
+/// leaves no partial file.
+///
+/// # Errors
+/// [`IoError`] naming the file that could not be written.
+pub fn write_outputs(results: &Results, dir: &Path) -> Result<()> {
+    let io = |path: &Path, e: std::io::Error| IoError::Os { path: path.to_owned(), source: e };
+    std::fs::create_dir_all(dir).map_err(|e| io(dir, e))?;
+    let json = serde_json::to_string_pretty(results).map_err(|e| IoError::Malformed {
+        path: dir.join("trials.json"),
+        line: None,
+        message: e.to_string(),
+    })?;
+    let files = [
+        ("report.txt", report::render(results)),
+        ("trials.json", json + "\n"),
+        ("dev-curves.svg", plot::dev_curves_svg(results)),
+        ("lfs.svg", plot::lfs_svg(results)),
+    ];
+    for (name, content) in files {
+        let path = dir.join(name);
+        let tmp = dir.join(format!(".{name}.tmp"));
+        std::fs::write(&tmp, content).map_err(|e| io(&tmp, e))?;
+        std::fs::rename(&tmp, &path).map_err(|e| io(&path, e))?;
+    }
+    Ok(())
+}
+
+/// The command line shared by the pipeline binaries.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Args {
+    /// Quick mode.
+    pub quick: bool,
+    /// Number of trials (overrides the mode's).
+    pub trials: Option<usize>,
+    /// Output folder.
+    pub out: Option<PathBuf>,
+    /// Data folder.
+    pub data: Option<PathBuf>,
+    /// Binary-specific `--name value` options, in order.
+    pub extra: Vec<(String, String)>,
+}
+
+impl Args {
+    /// Parses `args` (without the program name); `extra` names the binary's own value options.
+    /// `Ok(None)` after printing the help for `-h`/`--help`.
+    ///
+    /// # Errors
+    /// A message naming the unknown or incomplete argument.
+    pub fn parse(args: impl IntoIterator<Item = String>, usage: &str, extra: &[&str]) -> Result<Option<Self>, String> {
+        let mut out = Args { quick: false, trials: None, out: None, data: None, extra: Vec::new() };
+        let mut it = args.into_iter();
+        while let Some(arg) = it.next() {
+            let mut value = |name: &str| it.next().ok_or_else(|| format!("`{name}` needs a value (try --help)"));
+            match arg.as_str() {
+                "--quick" => out.quick = true,
+                "--trials" => {
+                    let v = value("--trials")?;
+                    let n = v.parse::<usize>().ok().filter(|&n| n > 0);
+                    out.trials = Some(n.ok_or_else(|| format!("`--trials {v}`: expected a number ≥ 1"))?);
+                }
+                "--out" => out.out = Some(PathBuf::from(value("--out")?)),
+                "--data" => out.data = Some(PathBuf::from(value("--data")?)),
+                "-h" | "--help" => {
+                    println!("{usage}");
+                    return Ok(None);
+                }
+                other if extra.contains(&other) => {
+                    let v = value(other)?;
+                    out.extra.push((other.to_owned(), v));
+                }
+                other => return Err(format!("unknown argument `{other}` (try --help)")),
+            }
+        }
+        Ok(Some(out))
+    }
+
+    /// The pipeline settings: quick or full, with `--trials` applied.
+    pub fn config(&self) -> PipelineConfig {
+        let mut config = if self.quick { PipelineConfig::quick() } else { PipelineConfig::full() };
+        if let Some(n) = self.trials {
+            config.trials = n;
+        }
+        config
+    }
+
+    /// The output folder: `--out`, else `results/<name>` for full runs and
+    /// `target/pipeline/<name>-quick` in quick mode (both under the workspace root).
+    pub fn out_dir(&self, name: &str) -> PathBuf {
+        if let Some(out) = &self.out {
+            return out.clone();
+        }
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        if self.quick {
+            root.join("target").join("pipeline").join(format!("{name}-quick"))
+        } else {
+            root.join("results").join(name)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use metal_runtime::schema::TaskDef;
+
+    use super::*;
+
+    #[test]
+    fn task_accuracy_counts_other_branches_as_wrong() {
+        let graph = TaskGraph::new(vec![
+            TaskDef::new("Topic", ["corporate", "markets"]),
+            TaskDef::new("Corporate", ["performance", "funding"]).with_parent(0, 0),
+            TaskDef::new("Markets", ["money", "commodity"]).with_parent(0, 1),
+        ])
+        .unwrap();
+        // End labels: 0 corporate/performance, 1 corporate/funding, 2 markets/money, 3 markets/commodity.
+        let gold = [0, 1, 2, 3];
+        let pred = [0, 0, 3, 1];
+        let acc = task_accuracy(&graph, &pred, &gold);
+        assert_eq!(acc[0], Some(0.75)); // topic right on items 0, 1, 2
+        assert_eq!(acc[1], Some(0.5)); // corporate: item 0 right, item 1 wrong
+        assert_eq!(acc[2], Some(0.0)); // markets: item 2 wrong value, item 3 on the other branch
+        assert_eq!(task_accuracy(&graph, &[], &[]), vec![None, None, None]);
+    }
+
+    #[test]
+    fn arguments() {
+        let args = |v: &[&str]| Args::parse(v.iter().map(|s| s.to_string()), "usage", &["--dev-size"]);
+        let a = args(&["--quick", "--trials", "2", "--dev-size", "500"]).unwrap().unwrap();
+        assert!(a.quick);
+        assert_eq!(a.config().trials, 2);
+        assert_eq!(a.extra, vec![("--dev-size".to_owned(), "500".to_owned())]);
+        assert!(a.out_dir("news").ends_with("target/pipeline/news-quick"));
+        assert!(args(&[]).unwrap().unwrap().out_dir("news").ends_with("results/news"));
+        assert_eq!(args(&[]).unwrap().unwrap().config(), PipelineConfig::full());
+        assert_eq!(args(&["--trials", "0"]).unwrap_err(), "`--trials 0`: expected a number ≥ 1");
+        assert_eq!(args(&["--out"]).unwrap_err(), "`--out` needs a value (try --help)");
+        assert_eq!(args(&["--bogus"]).unwrap_err(), "unknown argument `--bogus` (try --help)");
+    }
+}

@@ -1,0 +1,328 @@
+//! Running the protocol (feature `torch`): label models, end models, trials.
+
+use std::collections::BTreeMap;
+use std::time::Instant;
+
+use metal_runtime::analysis::LfSummary;
+use metal_runtime::end_model::{Architecture, DevSet, EndModel, EndModelConfig, InputConfig, TrainConfig, TrainSet};
+use metal_runtime::featurize::{Featurizer, SparseFeatures};
+use metal_runtime::label_model::{FittedLabelModel, Hierarchical, LabelModel, MajorityVote, ProbLabels};
+use metal_runtime::prelude::*;
+use metal_runtime::Result;
+use rand::seq::SliceRandom;
+use rand::SeedableRng;
+use rand_xoshiro::Xoshiro256PlusPlus;
+
+use super::results::{Cell, CellId, DatasetInfo, LfStat, Machine, Results, Setup, Trial};
+use super::{accuracy, task_accuracy, Corpus, PipelineConfig};
+
+/// Folds of the cross-validation that picks the dev-labels baseline's epochs.
+const CV_FOLDS: usize = 5;
+
+/// A fitted label model with its fit time.
+struct Fitted {
+    model: Box<dyn FittedLabelModel>,
+    seconds: f64,
+}
+
+fn timed<M: FittedLabelModel + 'static>(
+    fit: impl FnOnce() -> std::result::Result<M, metal_runtime::error::LabelModelError>,
+) -> Result<Fitted> {
+    let start = Instant::now();
+    let model = fit()?;
+    Ok(Fitted { model: Box::new(model), seconds: start.elapsed().as_secs_f64() })
+}
+
+/// The extended label model with the accuracy prior of `grid` that predicts the dev labels best
+/// (ties go to the earlier strength). The time is that of all the fits.
+fn select_extended(
+    l_train: &LabelMatrix,
+    l_dev: &LabelMatrix,
+    gold_dev: &[usize],
+    grid: &[f64],
+    seed: u64,
+) -> Result<(Fitted, f64)> {
+    let start = Instant::now();
+    let mut best: Option<(f64, f64, Box<dyn FittedLabelModel>)> = None;
+    for &prior in grid {
+        let model = Hierarchical { accuracy_prior: prior, progress: false, ..Hierarchical::default() }.fit(l_train)?;
+        let acc = accuracy(&model.predict(l_dev, seed)?, gold_dev);
+        if best.as_ref().is_none_or(|(b, _, _)| acc > *b) {
+            best = Some((acc, prior, Box::new(model)));
+        }
+    }
+    let (_, prior, model) = best.ok_or_else(|| metal_runtime::error::IoError::Malformed {
+        path: "accuracy_prior_grid".into(),
+        line: None,
+        message: "the accuracy-prior grid is empty".into(),
+    })?;
+    Ok((Fitted { model, seconds: start.elapsed().as_secs_f64() }, prior))
+}
+
+/// What every end model of a run shares.
+struct EndModels<'a> {
+    corpus: &'a Corpus,
+    config: &'a PipelineConfig,
+    device: tch::Device,
+    x_train: SparseFeatures,
+    x_dev: SparseFeatures,
+    x_test: SparseFeatures,
+}
+
+impl EndModels<'_> {
+    fn network(&self, architecture: Architecture, seed: u64) -> Result<EndModel> {
+        let config = EndModelConfig {
+            architecture,
+            input: InputConfig::BagOfWords { dim: self.config.bow_dim },
+            layers: self.config.layers.clone(),
+            seed,
+            ..EndModelConfig::default()
+        };
+        EndModel::new_on(self.corpus.graph.clone(), self.x_train.n_features(), config, self.device)
+    }
+
+    fn train_config(&self, n_epochs: usize, patience: Option<usize>, seed: u64) -> TrainConfig {
+        TrainConfig {
+            lr: self.config.lr,
+            batch_size: self.config.batch_size,
+            n_epochs,
+            patience,
+            seed,
+            progress: false,
+            ..TrainConfig::default()
+        }
+    }
+
+    /// Trains `architecture` on probabilistic labels of the training items kept by `keep`,
+    /// keeping the epoch with the best dev accuracy.
+    fn on_labels(&self, architecture: Architecture, labels: &ProbLabels, keep: &[bool], seed: u64) -> Result<Cell> {
+        let mut model = self.network(architecture, seed)?;
+        let log = model.train(
+            &TrainSet::new(&self.x_train, labels).keep(keep),
+            Some(&DevSet::new(&self.x_dev, &self.corpus.gold_dev)),
+            &self.train_config(self.config.max_epochs, Some(self.config.patience), seed),
+        )?;
+        let pred = model.predict(&self.x_test)?;
+        Ok(Cell {
+            test_accuracy: accuracy(&pred, &self.corpus.gold_test),
+            dev_accuracy: log.best_dev_accuracy,
+            task_accuracy: task_accuracy(&self.corpus.graph, &pred, &self.corpus.gold_test),
+            seconds: log.seconds,
+            dev_curve: log.epochs.iter().filter_map(|e| e.dev_accuracy).collect(),
+            best_epoch: log.best_epoch,
+        })
+    }
+
+    /// The number of epochs for HierMTL on the dev labels alone: the best mean held-out
+    /// accuracy over a 5-fold split of the dev items (ties go to fewer epochs).
+    fn dev_labels_epochs(&self, seed: u64) -> Result<usize> {
+        let n = self.corpus.gold_dev.len();
+        let mut order: Vec<usize> = (0..n).collect();
+        order.shuffle(&mut Xoshiro256PlusPlus::seed_from_u64(seed));
+        let max = self.config.dev_labels_max_epochs;
+        let mut sums = vec![0.0; max];
+        for fold in 0..CV_FOLDS.min(n) {
+            let held: Vec<usize> = order.iter().copied().skip(fold).step_by(CV_FOLDS).collect();
+            let fit: Vec<usize> = order.iter().copied().filter(|i| !held.contains(i)).collect();
+            let gold = |items: &[usize]| -> Vec<usize> { items.iter().map(|&i| self.corpus.gold_dev[i]).collect() };
+            let labels = ProbLabels::one_hot(self.corpus.graph.clone(), &gold(&fit))?;
+            let (x_fit, x_held, gold_held) = (self.x_dev.select(&fit), self.x_dev.select(&held), gold(&held));
+            let mut model = self.network(Architecture::hier(), seed)?;
+            let log = model.train(
+                &TrainSet::new(&x_fit, &labels),
+                Some(&DevSet::new(&x_held, &gold_held)),
+                &self.train_config(max, None, seed),
+            )?;
+            for (sum, epoch) in sums.iter_mut().zip(&log.epochs) {
+                *sum += epoch.dev_accuracy.unwrap_or(0.0);
+            }
+        }
+        let best = sums.iter().enumerate().fold((0, f64::NEG_INFINITY), |b, (e, &s)| if s > b.1 { (e, s) } else { b });
+        Ok(best.0 + 1)
+    }
+
+    /// HierMTL trained on the one-hot dev labels for `epochs` epochs (no held-out selection).
+    fn on_dev_labels(&self, epochs: usize, seed: u64) -> Result<Cell> {
+        let labels = ProbLabels::one_hot(self.corpus.graph.clone(), &self.corpus.gold_dev)?;
+        let mut model = self.network(Architecture::hier(), seed)?;
+        let log = model.train(&TrainSet::new(&self.x_dev, &labels), None, &self.train_config(epochs, None, seed))?;
+        let pred = model.predict(&self.x_test)?;
+        Ok(Cell {
+            test_accuracy: accuracy(&pred, &self.corpus.gold_test),
+            dev_accuracy: None,
+            task_accuracy: task_accuracy(&self.corpus.graph, &pred, &self.corpus.gold_test),
+            seconds: log.seconds,
+            dev_curve: Vec::new(),
+            best_epoch: log.best_epoch,
+        })
+    }
+}
+
+/// A label model's cell in one trial (predictions tie-broken with `seed`).
+fn label_model_cell(
+    fitted: &Fitted,
+    l_dev: &LabelMatrix,
+    l_test: &LabelMatrix,
+    corpus: &Corpus,
+    seed: u64,
+) -> Result<Cell> {
+    let pred = fitted.model.predict(l_test, seed)?;
+    Ok(Cell {
+        test_accuracy: accuracy(&pred, &corpus.gold_test),
+        dev_accuracy: Some(accuracy(&fitted.model.predict(l_dev, seed)?, &corpus.gold_dev)),
+        task_accuracy: task_accuracy(&corpus.graph, &pred, &corpus.gold_test),
+        seconds: fitted.seconds,
+        dev_curve: Vec::new(),
+        best_epoch: None,
+    })
+}
+
+/// Runs the protocol on `corpus` (see the [module docs](super)).
+///
+/// # Errors
+/// A label model or end model error (bad configuration, diverged training), or an empty
+/// accuracy-prior grid.
+pub fn run(corpus: &Corpus, config: &PipelineConfig) -> Result<Results> {
+    let mut stages = BTreeMap::new();
+    stages.insert("apply LFs (train, dev, test)".to_owned(), corpus.apply_seconds);
+    let say = |msg: String| {
+        if config.progress {
+            eprintln!("{msg}");
+        }
+    };
+
+    let start = Instant::now();
+    let featurizer = Featurizer::fit(&corpus.texts_train, &config.featurizer)?;
+    let models = EndModels {
+        corpus,
+        config,
+        device: metal_runtime::device::default_device(),
+        x_train: featurizer.transform(&corpus.texts_train),
+        x_dev: featurizer.transform(&corpus.texts_dev),
+        x_test: featurizer.transform(&corpus.texts_test),
+    };
+    stages.insert("featurize (word counts)".to_owned(), start.elapsed().as_secs_f64());
+
+    let (l_train, l_dev, l_test) = (&corpus.l_train, &corpus.l_dev, &corpus.l_test);
+    let seed0 = config.first_seed;
+    let hard = timed(|| MajorityVote.fit(l_train))?;
+    let soft = timed(|| Hierarchical { progress: false, ..Hierarchical::default() }.soft_mv(l_train))?;
+    let paper = timed(|| Hierarchical { progress: false, ..Hierarchical::paper() }.fit(l_train))?;
+    let (extended, prior) = select_extended(l_train, l_dev, &corpus.gold_dev, &config.accuracy_prior_grid, seed0)?;
+    let root = corpus.graph.root();
+    let without_root = |m: &LabelMatrix| m.select_lfs(|_, lf| lf.task != root);
+    let (a_train, a_dev, a_test) = (without_root(l_train), without_root(l_dev), without_root(l_test));
+    let (ablation, ablation_prior) =
+        select_extended(&a_train, &a_dev, &corpus.gold_dev, &config.accuracy_prior_grid, seed0)?;
+    for (name, fitted) in [
+        ("fit Hard MV", &hard),
+        ("fit Soft MV", &soft),
+        ("fit label model, paper form", &paper),
+        ("fit label model, extended form (accuracy-prior grid)", &extended),
+        ("fit label model without root LFs (grid)", &ablation),
+    ] {
+        stages.insert(name.to_owned(), fitted.seconds);
+    }
+    let labels = extended.model.predict_proba(l_train)?;
+    let ablation_labels = ablation.model.predict_proba(&a_train)?;
+    let covered = |m: &LabelMatrix| -> Vec<bool> { (0..m.n_items()).map(|i| m.row(i).len() > 0).collect() };
+    let (keep, ablation_keep) = (covered(l_train), covered(&a_train));
+
+    let start = Instant::now();
+    let dev_epochs = models.dev_labels_epochs(seed0)?;
+    stages.insert("choose dev-labels epochs (5-fold CV)".to_owned(), start.elapsed().as_secs_f64());
+    say(format!(
+        "{}: label model accuracy prior {prior} ({ablation_prior} without root LFs), dev-labels baseline {dev_epochs} epochs",
+        corpus.name
+    ));
+
+    let mut trials = Vec::with_capacity(config.trials);
+    for i in 0..config.trials {
+        let start = Instant::now();
+        let seed = config.first_seed + i as u64;
+        let mut cells = BTreeMap::new();
+        for (id, fitted, dev, test) in [
+            (CellId::HardMv, &hard, l_dev, l_test),
+            (CellId::SoftMv, &soft, l_dev, l_test),
+            (CellId::LmPaper, &paper, l_dev, l_test),
+            (CellId::LmExtended, &extended, l_dev, l_test),
+            (CellId::AblationLm, &ablation, &a_dev, &a_test),
+        ] {
+            cells.insert(id, label_model_cell(fitted, dev, test, corpus, seed)?);
+        }
+        for (id, architecture) in [
+            (CellId::SingleTask, Architecture::SingleTask),
+            (CellId::FlatMtl, Architecture::FlatMtl),
+            (CellId::HierMtl, Architecture::hier()),
+        ] {
+            cells.insert(id, models.on_labels(architecture, &labels, &keep, seed)?);
+        }
+        cells.insert(
+            CellId::AblationEnd,
+            models.on_labels(Architecture::hier(), &ablation_labels, &ablation_keep, seed)?,
+        );
+        cells.insert(CellId::DevLabels, models.on_dev_labels(dev_epochs, seed)?);
+        let acc = |c: CellId| 100.0 * cells[&c].test_accuracy;
+        say(format!(
+            "{} trial {}/{} (seed {seed}): dev labels {:.1}, label model {:.1}, SingleTask {:.1}, FlatMTL {:.1}, \
+             HierMTL {:.1}, no root LFs {:.1}/{:.1} [{:.1}s]",
+            corpus.name,
+            i + 1,
+            config.trials,
+            acc(CellId::DevLabels),
+            acc(CellId::LmExtended),
+            acc(CellId::SingleTask),
+            acc(CellId::FlatMtl),
+            acc(CellId::HierMtl),
+            acc(CellId::AblationLm),
+            acc(CellId::AblationEnd),
+            start.elapsed().as_secs_f64()
+        ));
+        trials.push(Trial { seed, cells });
+    }
+
+    let summary = LfSummary::new(l_train).with_gold(l_dev, &corpus.gold_dev)?;
+    let lfs = summary
+        .lfs
+        .iter()
+        .map(|lf| LfStat {
+            name: lf.name.clone(),
+            task: lf.task.clone(),
+            coverage: lf.coverage,
+            dev_accuracy: lf.empirical_accuracy,
+        })
+        .collect();
+    let mut network = vec![config.bow_dim];
+    network.extend(&config.layers);
+    Ok(Results {
+        dataset: DatasetInfo {
+            name: corpus.name.clone(),
+            title: corpus.title.clone(),
+            tasks: corpus.graph.tasks().iter().map(|t| t.name.clone()).collect(),
+            n_train: l_train.n_items(),
+            n_dev: l_dev.n_items(),
+            n_test: l_test.n_items(),
+            n_covered: keep.iter().filter(|&&k| k).count(),
+            lfs,
+            n_features: featurizer.n_features(),
+        },
+        setup: Setup {
+            quick: config.quick,
+            seeds: trials.iter().map(|t| t.seed).collect(),
+            network,
+            lr: config.lr,
+            batch_size: config.batch_size,
+            max_epochs: config.max_epochs,
+            patience: config.patience,
+            accuracy_prior_grid: config.accuracy_prior_grid.clone(),
+            accuracy_prior: prior,
+            ablation_accuracy_prior: ablation_prior,
+            dev_labels_epochs: dev_epochs,
+            device: format!("{:?}", models.device),
+        },
+        machine: Machine::current(),
+        paper: corpus.paper.clone(),
+        stage_seconds: stages,
+        trials,
+    })
+}
