@@ -20,6 +20,14 @@ fn paper(results: &Results, cell: CellId) -> String {
     results.paper.as_ref().and_then(|p| p.cells.get(&cell)).map_or_else(|| "-".into(), |v| format!("{v:.1}"))
 }
 
+/// A short name of an end-model cell.
+fn short(cell: CellId) -> &'static str {
+    match cell {
+        CellId::DevLabels => "Dev labels",
+        other => other.label(),
+    }
+}
+
 /// A table of `(row name, cell)` rows with ours and, where known, the paper's number.
 fn cell_table(results: &Results, rows: &[(&str, CellId)]) -> String {
     let paper_header = results.paper.as_ref().map(|p| format!("paper ({})", p.dataset));
@@ -91,6 +99,11 @@ pub fn render(results: &Results) -> String {
             ("Trained, extended form", CellId::LmExtended),
         ],
     ));
+    let _ = writeln!(
+        out,
+        "Paper form: the generative model exactly as the paper writes it. Extended form: the same model with a \
+         class prior,\nper-label firing propensities and an accuracy prior (README, \"Label models\")."
+    );
     let _ = writeln!(out);
     let _ = writeln!(out, "Table 3. End-model architectures (on the extended label model's labels)");
     out.push_str(&cell_table(
@@ -148,6 +161,10 @@ pub fn render(results: &Results) -> String {
         s.patience,
         super::results::mean_std(&best).0
     );
+    let grid: Vec<String> = s.lr_grid.iter().map(|v| format!("{v}")).collect();
+    let chosen: Vec<String> =
+        CellId::ALL.iter().filter_map(|c| s.lrs.get(c).map(|lr| format!("{} {lr}", short(*c)))).collect();
+    let _ = writeln!(out, "- Adam learning rate from [{}]: {}", grid.join(", "), chosen.join(", "));
     let _ = writeln!(
         out,
         "- dev-labels baseline: {} epochs, by 5-fold cross-validation on the dev labels",
@@ -156,9 +173,8 @@ pub fn render(results: &Results) -> String {
     let net: Vec<String> = s.network.iter().map(|w| w.to_string()).collect();
     let _ = writeln!(
         out,
-        "- network: word counts → bag of words {} (ReLU layers), Adam lr {}, batch {}",
+        "- network: word counts → bag of words {} (ReLU layers), batch {}",
         net.join(" → "),
-        s.lr,
         s.batch_size
     );
     let _ = writeln!(out);
@@ -169,8 +185,7 @@ pub fn render(results: &Results) -> String {
         table.row([stage.clone(), format!("{secs:.2}")]);
     }
     for cell in CellId::ALL.into_iter().filter(|c| c.is_end_model()) {
-        let name = if cell == CellId::DevLabels { "Dev labels" } else { cell.label() };
-        table.row([format!("train {name}, mean per trial"), format!("{:.2}", results.mean_seconds(cell))]);
+        table.row([format!("train {}, mean per trial", short(cell)), format!("{:.2}", results.mean_seconds(cell))]);
     }
     out.push_str(&table.to_string());
     out
@@ -226,7 +241,8 @@ mod tests {
                 quick: true,
                 seeds: vec![0, 1],
                 network: vec![250, 50],
-                lr: 1e-3,
+                lr_grid: vec![1e-3, 1e-2],
+                lrs: BTreeMap::from([(CellId::DevLabels, 1e-2), (CellId::HierMtl, 1e-3)]),
                 batch_size: 32,
                 max_epochs: 30,
                 patience: 5,

@@ -154,8 +154,10 @@ pub struct Setup {
     pub seeds: Vec<u64>,
     /// End model: bag-of-words input width, then the intermediate layers.
     pub network: Vec<usize>,
-    /// Adam learning rate.
-    pub lr: f64,
+    /// Adam learning rates tried.
+    pub lr_grid: Vec<f64>,
+    /// The learning rate each end-model cell took (chosen on the dev labels).
+    pub lrs: BTreeMap<CellId, f64>,
     /// Mini-batch size.
     pub batch_size: usize,
     /// Most epochs of an end model trained on the label model's labels.

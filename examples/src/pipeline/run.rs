@@ -81,9 +81,9 @@ impl EndModels<'_> {
         EndModel::new_on(self.corpus.graph.clone(), self.x_train.n_features(), config, self.device)
     }
 
-    fn train_config(&self, n_epochs: usize, patience: Option<usize>, seed: u64) -> TrainConfig {
+    fn train_config(&self, lr: f64, n_epochs: usize, patience: Option<usize>, seed: u64) -> TrainConfig {
         TrainConfig {
-            lr: self.config.lr,
+            lr,
             batch_size: self.config.batch_size,
             n_epochs,
             patience,
@@ -95,12 +95,19 @@ impl EndModels<'_> {
 
     /// Trains `architecture` on probabilistic labels of the training items kept by `keep`,
     /// keeping the epoch with the best dev accuracy.
-    fn on_labels(&self, architecture: Architecture, labels: &ProbLabels, keep: &[bool], seed: u64) -> Result<Cell> {
+    fn on_labels(
+        &self,
+        architecture: Architecture,
+        labels: &ProbLabels,
+        keep: &[bool],
+        lr: f64,
+        seed: u64,
+    ) -> Result<Cell> {
         let mut model = self.network(architecture, seed)?;
         let log = model.train(
             &TrainSet::new(&self.x_train, labels).keep(keep),
             Some(&DevSet::new(&self.x_dev, &self.corpus.gold_dev)),
-            &self.train_config(self.config.max_epochs, Some(self.config.patience), seed),
+            &self.train_config(lr, self.config.max_epochs, Some(self.config.patience), seed),
         )?;
         let pred = model.predict(&self.x_test)?;
         Ok(Cell {
@@ -113,15 +120,42 @@ impl EndModels<'_> {
         })
     }
 
-    /// The number of epochs for HierMTL on the dev labels alone: the best mean held-out
-    /// accuracy over a 5-fold split of the dev items (ties go to fewer epochs).
-    fn dev_labels_epochs(&self, seed: u64) -> Result<usize> {
+    /// The learning rate of `config.lr_grid` with which `architecture`, trained on `labels` under
+    /// `seed`, reaches the best dev accuracy (ties go to the smaller rate).
+    fn select_lr(&self, architecture: Architecture, labels: &ProbLabels, keep: &[bool], seed: u64) -> Result<f64> {
+        let mut best = (f64::NEG_INFINITY, self.config.lr_grid.first().copied().unwrap_or(1e-3));
+        for &lr in &self.config.lr_grid {
+            let acc = self.on_labels(architecture, labels, keep, lr, seed)?.dev_accuracy.unwrap_or(0.0);
+            if acc > best.0 {
+                best = (acc, lr);
+            }
+        }
+        Ok(best.1)
+    }
+
+    /// The learning rate and number of epochs for HierMTL on the dev labels alone: the best mean
+    /// held-out accuracy over a 5-fold split of the dev items (ties go to the smaller rate, then
+    /// to fewer epochs).
+    fn dev_labels_schedule(&self, seed: u64) -> Result<(f64, usize)> {
+        let mut best = (f64::NEG_INFINITY, 0.0, 0);
+        for &lr in &self.config.lr_grid {
+            let (epochs, acc) = self.dev_labels_cv(lr, seed)?;
+            if acc > best.0 {
+                best = (acc, lr, epochs);
+            }
+        }
+        Ok((best.1, best.2))
+    }
+
+    /// The epoch count with the best mean held-out accuracy at rate `lr`, and that accuracy.
+    fn dev_labels_cv(&self, lr: f64, seed: u64) -> Result<(usize, f64)> {
         let n = self.corpus.gold_dev.len();
         let mut order: Vec<usize> = (0..n).collect();
         order.shuffle(&mut Xoshiro256PlusPlus::seed_from_u64(seed));
         let max = self.config.dev_labels_max_epochs;
         let mut sums = vec![0.0; max];
-        for fold in 0..CV_FOLDS.min(n) {
+        let folds = CV_FOLDS.min(n);
+        for fold in 0..folds {
             let held: Vec<usize> = order.iter().copied().skip(fold).step_by(CV_FOLDS).collect();
             let fit: Vec<usize> = order.iter().copied().filter(|i| !held.contains(i)).collect();
             let gold = |items: &[usize]| -> Vec<usize> { items.iter().map(|&i| self.corpus.gold_dev[i]).collect() };
@@ -131,21 +165,22 @@ impl EndModels<'_> {
             let log = model.train(
                 &TrainSet::new(&x_fit, &labels),
                 Some(&DevSet::new(&x_held, &gold_held)),
-                &self.train_config(max, None, seed),
+                &self.train_config(lr, max, None, seed),
             )?;
             for (sum, epoch) in sums.iter_mut().zip(&log.epochs) {
                 *sum += epoch.dev_accuracy.unwrap_or(0.0);
             }
         }
         let best = sums.iter().enumerate().fold((0, f64::NEG_INFINITY), |b, (e, &s)| if s > b.1 { (e, s) } else { b });
-        Ok(best.0 + 1)
+        Ok((best.0 + 1, best.1 / folds.max(1) as f64))
     }
 
     /// HierMTL trained on the one-hot dev labels for `epochs` epochs (no held-out selection).
-    fn on_dev_labels(&self, epochs: usize, seed: u64) -> Result<Cell> {
+    fn on_dev_labels(&self, lr: f64, epochs: usize, seed: u64) -> Result<Cell> {
         let labels = ProbLabels::one_hot(self.corpus.graph.clone(), &self.corpus.gold_dev)?;
         let mut model = self.network(Architecture::hier(), seed)?;
-        let log = model.train(&TrainSet::new(&self.x_dev, &labels), None, &self.train_config(epochs, None, seed))?;
+        let config = self.train_config(lr, epochs, None, seed);
+        let log = model.train(&TrainSet::new(&self.x_dev, &labels), None, &config)?;
         let pred = model.predict(&self.x_test)?;
         Ok(Cell {
             test_accuracy: accuracy(&pred, &self.corpus.gold_test),
@@ -229,11 +264,25 @@ pub fn run(corpus: &Corpus, config: &PipelineConfig) -> Result<Results> {
     let (keep, ablation_keep) = (covered(l_train), covered(&a_train));
 
     let start = Instant::now();
-    let dev_epochs = models.dev_labels_epochs(seed0)?;
-    stages.insert("choose dev-labels epochs (5-fold CV)".to_owned(), start.elapsed().as_secs_f64());
+    let (dev_lr, dev_epochs) = models.dev_labels_schedule(seed0)?;
+    stages.insert("choose dev-labels lr and epochs (5-fold CV)".to_owned(), start.elapsed().as_secs_f64());
+    let start = Instant::now();
+    let mut lrs = BTreeMap::new();
+    lrs.insert(CellId::DevLabels, dev_lr);
+    for (id, architecture) in [
+        (CellId::SingleTask, Architecture::SingleTask),
+        (CellId::FlatMtl, Architecture::FlatMtl),
+        (CellId::HierMtl, Architecture::hier()),
+    ] {
+        lrs.insert(id, models.select_lr(architecture, &labels, &keep, seed0)?);
+    }
+    lrs.insert(CellId::AblationEnd, models.select_lr(Architecture::hier(), &ablation_labels, &ablation_keep, seed0)?);
+    stages.insert("choose end-model learning rates (dev labels)".to_owned(), start.elapsed().as_secs_f64());
     say(format!(
-        "{}: label model accuracy prior {prior} ({ablation_prior} without root LFs), dev-labels baseline {dev_epochs} epochs",
-        corpus.name
+        "{}: label model accuracy prior {prior} ({ablation_prior} without root LFs); learning rates {}; \
+         dev-labels baseline {dev_epochs} epochs",
+        corpus.name,
+        lrs.iter().map(|(c, lr)| format!("{c:?} {lr}")).collect::<Vec<_>>().join(", ")
     ));
 
     let mut trials = Vec::with_capacity(config.trials);
@@ -255,13 +304,13 @@ pub fn run(corpus: &Corpus, config: &PipelineConfig) -> Result<Results> {
             (CellId::FlatMtl, Architecture::FlatMtl),
             (CellId::HierMtl, Architecture::hier()),
         ] {
-            cells.insert(id, models.on_labels(architecture, &labels, &keep, seed)?);
+            cells.insert(id, models.on_labels(architecture, &labels, &keep, lrs[&id], seed)?);
         }
-        cells.insert(
-            CellId::AblationEnd,
-            models.on_labels(Architecture::hier(), &ablation_labels, &ablation_keep, seed)?,
-        );
-        cells.insert(CellId::DevLabels, models.on_dev_labels(dev_epochs, seed)?);
+        let ablation_lr = lrs[&CellId::AblationEnd];
+        let ablation_end =
+            models.on_labels(Architecture::hier(), &ablation_labels, &ablation_keep, ablation_lr, seed)?;
+        cells.insert(CellId::AblationEnd, ablation_end);
+        cells.insert(CellId::DevLabels, models.on_dev_labels(dev_lr, dev_epochs, seed)?);
         let acc = |c: CellId| 100.0 * cells[&c].test_accuracy;
         say(format!(
             "{} trial {}/{} (seed {seed}): dev labels {:.1}, label model {:.1}, SingleTask {:.1}, FlatMTL {:.1}, \
@@ -310,7 +359,8 @@ pub fn run(corpus: &Corpus, config: &PipelineConfig) -> Result<Results> {
             quick: config.quick,
             seeds: trials.iter().map(|t| t.seed).collect(),
             network,
-            lr: config.lr,
+            lr_grid: config.lr_grid.clone(),
+            lrs,
             batch_size: config.batch_size,
             max_epochs: config.max_epochs,
             patience: config.patience,

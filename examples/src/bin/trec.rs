@@ -1,0 +1,80 @@
+//! The question-classification pipeline on TREC: 6 coarse classes → 50 fine classes, a wide
+//! two-level hierarchy.
+//!
+//! Applies the LFs of [`lfs`](metal_examples::trec::lfs) to the 4,952 unlabeled training
+//! questions, to the dev labels (50 drawn from the 500-question dev split with a fixed seed, or
+//! all 500 with `--dev-size 500`) and to the test split, then runs the protocol of
+//! [`pipeline`](metal_examples::pipeline) and prints the report (Tables 1–3). The paper has no
+//! TREC experiment, so the report has no paper column.
+//!
+//! ```text
+//! cargo run --release -p metal-examples --features torch --bin trec -- [--quick] [--trials N] [--dev-size 50|500] [--out DIR] [--data DIR]
+//! ```
+
+use std::process::ExitCode;
+
+use metal_examples::pipeline::{self, Args, Corpus};
+use metal_examples::trec::{data, lfs};
+use metal_runtime::Result;
+
+/// Seed of the draw of the dev labels from the dev split.
+const DEV_SEED: u64 = 20180601;
+
+const USAGE: &str = "usage: trec [--quick] [--trials N] [--dev-size N] [--out DIR] [--data DIR]
+  --quick       3 trials instead of 20; output in target/pipeline/trec-dev<N>-quick
+  --trials N    number of seeded trials
+  --dev-size N  dev labels drawn from the 500-question dev split (default 50; 500 = all)
+  --out DIR     output folder (default: results/trec-dev<N>, or target/pipeline/trec-dev<N>-quick)
+  --data DIR    folder with train.jsonl, dev.jsonl, test.jsonl";
+
+fn main() -> ExitCode {
+    let args = match Args::parse(std::env::args().skip(1), USAGE, &["--dev-size"]) {
+        Ok(Some(args)) => args,
+        Ok(None) => return ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let dev_size = match args.extra.iter().rev().find(|(k, _)| k == "--dev-size") {
+        None => 50,
+        Some((_, v)) => match v.parse::<usize>() {
+            Ok(n) if n >= 10 => n,
+            _ => {
+                eprintln!("error: `--dev-size {v}`: expected a number ≥ 10");
+                return ExitCode::from(2);
+            }
+        },
+    };
+    match run(&args, dev_size) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(args: &Args, dev_size: usize) -> Result<()> {
+    let dir = args.data.as_deref();
+    let train = data::load_train(dir)?;
+    let dev = pipeline::draw(&data::load_dev(dir)?, dev_size, DEV_SEED);
+    let test = data::load_test(dir)?;
+    let set = lfs::all_lfs();
+    let name = format!("trec-dev{}", dev.len());
+    let corpus = Corpus::new(
+        &name,
+        "TREC questions, 6 coarse classes → 50 fine classes",
+        &set,
+        (&train, &dev, &test),
+        |q: &data::Question| q.text.clone(),
+        |q: &data::Question| q.label,
+    )?;
+    let results = pipeline::run(&corpus, &args.config())?;
+    print!("{}", pipeline::report::render(&results));
+    let out = args.out_dir(&name);
+    pipeline::write_outputs(&results, &out)?;
+    println!();
+    println!("wrote report.txt, trials.json, dev-curves.svg, lfs.svg to {}", out.display());
+    Ok(())
+}
