@@ -1,5 +1,5 @@
 # Entry points. Every target installs what it needs on first use (libtorch: scripts/setup-libtorch.sh).
-#   make demo    the main job: the news pipeline on Reuters-21578
+#   make demo    the main job: the news pipeline on Reuters-21578, quick mode (Tables 1-3)
 #   make test    everything CI checks: formatting, clippy, unit/integration/compile-fail/snapshot tests
 #   make build   release binaries under target/release/
 #   make bench   benchmarks, one JSON line per measurement
@@ -9,7 +9,7 @@ CARGO := scripts/with-torch cargo
 .PHONY: demo test build bench fmt
 
 demo:
-	$(CARGO) run --release --quiet -p metal-examples --features torch --bin news
+	$(CARGO) run --release --quiet -p metal-examples --features torch --bin news -- --quick
 
 test:
 	cargo fmt --all -- --check
