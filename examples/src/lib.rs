@@ -7,6 +7,7 @@
 //! - [`pipeline`]: the protocol they share (label models, end models, trials, report).
 #![allow(clippy::result_large_err, reason = "loaders return the crate-wide `metal_runtime::Error`")]
 
+pub mod jsonl;
 pub mod news;
 pub mod pipeline;
 pub mod radiology;

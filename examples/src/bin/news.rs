@@ -25,21 +25,7 @@ const USAGE: &str = "usage: news [--quick] [--trials N] [--out DIR] [--data DIR]
   --data DIR   folder with train.jsonl, dev.jsonl, test.jsonl, train_1000_ids.txt";
 
 fn main() -> ExitCode {
-    let args = match Args::parse(std::env::args().skip(1), USAGE, &[]) {
-        Ok(Some(args)) => args,
-        Ok(None) => return ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return ExitCode::from(2);
-        }
-    };
-    match run(&args) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("error: {e}");
-            ExitCode::FAILURE
-        }
-    }
+    pipeline::main_with(USAGE, &[], |args| run(args).map_err(|e| e.to_string()))
 }
 
 /// The paper's RCV1 numbers (Tables 1–3), end-label accuracy in %.

@@ -28,31 +28,10 @@ const USAGE: &str = "usage: trec [--quick] [--trials N] [--dev-size N] [--out DI
   --data DIR    folder with train.jsonl, dev.jsonl, test.jsonl";
 
 fn main() -> ExitCode {
-    let args = match Args::parse(std::env::args().skip(1), USAGE, &["--dev-size"]) {
-        Ok(Some(args)) => args,
-        Ok(None) => return ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return ExitCode::from(2);
-        }
-    };
-    let dev_size = match args.extra.iter().rev().find(|(k, _)| k == "--dev-size") {
-        None => 50,
-        Some((_, v)) => match v.parse::<usize>() {
-            Ok(n) if n >= 10 => n,
-            _ => {
-                eprintln!("error: `--dev-size {v}`: expected a number ≥ 10");
-                return ExitCode::from(2);
-            }
-        },
-    };
-    match run(&args, dev_size) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("error: {e}");
-            ExitCode::FAILURE
-        }
-    }
+    pipeline::main_with(USAGE, &["--dev-size"], |args| {
+        let dev_size = args.number("--dev-size", 50, 10)?;
+        run(args, dev_size).map_err(|e| e.to_string())
+    })
 }
 
 fn run(args: &Args, dev_size: usize) -> Result<()> {

@@ -8,13 +8,13 @@
 #![allow(clippy::result_large_err, reason = "loaders return the crate-wide `metal_runtime::Error`")]
 
 use std::collections::{HashMap, HashSet};
-use std::fs::File;
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 
 use metal_runtime::error::IoError;
 use metal_runtime::Result;
 use serde::Deserialize;
+
+use crate::jsonl::{self, malformed, read_lines, Record};
 
 /// Names of the gold end labels as the data files spell them (`label_name`), indexed by
 /// [`Article::label`]. The order is the news schema's end-label order.
@@ -68,27 +68,7 @@ impl Article {
     }
 }
 
-/// A split of the data set.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Split {
-    /// `train.jsonl`: the ModApte training documents, minus the dev articles.
-    Train,
-    /// `dev.jsonl`: 50 hand-labeled development articles.
-    Dev,
-    /// `test.jsonl`: the ModApte test documents.
-    Test,
-}
-
-impl Split {
-    /// The split's file name.
-    pub fn file_name(self) -> &'static str {
-        match self {
-            Split::Train => "train.jsonl",
-            Split::Dev => "dev.jsonl",
-            Split::Test => "test.jsonl",
-        }
-    }
-}
+pub use crate::jsonl::Split;
 
 /// The repository's data folder, `examples/data/reuters21578`.
 pub fn default_data_dir() -> PathBuf {
@@ -100,25 +80,20 @@ fn resolve(dir: Option<&Path>) -> PathBuf {
     dir.map_or_else(default_data_dir, Path::to_path_buf)
 }
 
-fn open(path: &Path) -> Result<BufReader<File>> {
-    let file = File::open(path).map_err(|source| IoError::Os { path: path.to_path_buf(), source })?;
-    Ok(BufReader::new(file))
-}
-
-fn malformed(path: &Path, line: usize, message: impl Into<String>) -> IoError {
-    IoError::Malformed { path: path.to_path_buf(), line: Some(line), message: message.into() }
-}
-
-/// The non-blank lines of a text file, with their 1-based line numbers.
-fn read_lines(path: &Path) -> Result<Vec<(usize, String)>> {
-    let mut out = Vec::new();
-    for (i, line) in open(path)?.lines().enumerate() {
-        let line = line.map_err(|source| IoError::Os { path: path.to_path_buf(), source })?;
-        if !line.trim().is_empty() {
-            out.push((i + 1, line));
-        }
+impl Record for Article {
+    const WHAT: &'static str = "article";
+    fn id(&self) -> &str {
+        &self.id
     }
-    Ok(out)
+    fn check(&mut self) -> std::result::Result<(), String> {
+        let Some(&name) = END_LABELS.get(self.label) else {
+            return Err(format!("label {} is out of range 0..{}", self.label, END_LABELS.len()));
+        };
+        if self.label_name != name {
+            return Err(format!("label {} is `{name}`, but label_name is `{}`", self.label, self.label_name));
+        }
+        Ok(())
+    }
 }
 
 /// Reads a JSON-lines file of articles. Blank lines are skipped.
@@ -126,33 +101,7 @@ fn read_lines(path: &Path) -> Result<Vec<(usize, String)>> {
 /// Fails, naming the file and the 1-based line, on a line that is not an article, a label
 /// outside `0..4`, a `label_name` that does not match the label, or a repeated id.
 pub fn load_jsonl(path: &Path) -> Result<Vec<Article>> {
-    let mut articles = Vec::new();
-    let mut seen = HashSet::new();
-    for (line, content) in read_lines(path)? {
-        let article: Article =
-            serde_json::from_str(&content).map_err(|e| malformed(path, line, format!("not a valid article: {e}")))?;
-        let Some(&name) = END_LABELS.get(article.label) else {
-            return Err(malformed(
-                path,
-                line,
-                format!("label {} is out of range 0..{}", article.label, END_LABELS.len()),
-            )
-            .into());
-        };
-        if article.label_name != name {
-            return Err(malformed(
-                path,
-                line,
-                format!("label {} is `{name}`, but label_name is `{}`", article.label, article.label_name),
-            )
-            .into());
-        }
-        if !seen.insert(article.id.clone()) {
-            return Err(malformed(path, line, format!("duplicate id `{}`", article.id)).into());
-        }
-        articles.push(article);
-    }
-    Ok(articles)
+    jsonl::read(path)
 }
 
 /// Loads one split from `dir` (the repository's data folder when `None`).

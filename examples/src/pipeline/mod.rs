@@ -299,6 +299,22 @@ impl Args {
         Ok(Some(out))
     }
 
+    /// The value of the binary-specific option `name` as a number ≥ `min` (the last one given),
+    /// or `default` when absent.
+    ///
+    /// # Errors
+    /// A message naming the option when its value is not such a number.
+    pub fn number(&self, name: &str, default: usize, min: usize) -> Result<usize, String> {
+        match self.extra.iter().rev().find(|(k, _)| k == name) {
+            None => Ok(default),
+            Some((_, v)) => v
+                .parse::<usize>()
+                .ok()
+                .filter(|&n| n >= min)
+                .ok_or_else(|| format!("`{name} {v}`: expected a number ≥ {min}")),
+        }
+    }
+
     /// The pipeline settings: quick or full, with `--trials` applied.
     pub fn config(&self) -> PipelineConfig {
         let mut config = if self.quick { PipelineConfig::quick() } else { PipelineConfig::full() };
@@ -319,6 +335,29 @@ impl Args {
             root.join("target").join("pipeline").join(format!("{name}-quick"))
         } else {
             root.join("results").join(name)
+        }
+    }
+}
+
+/// The `main` of a pipeline binary: parses the command line (`usage` for `--help`, `extra` for
+/// the binary's own value options), runs `run`, and maps the outcome to the exit code: 2 when
+/// the command line does not parse, 1 when `run` fails (its message printed on standard error,
+/// including an option value it rejects), 0 otherwise.
+pub fn main_with(usage: &str, extra: &[&str], run: impl FnOnce(&Args) -> Result<(), String>) -> std::process::ExitCode {
+    use std::process::ExitCode;
+    let args = match Args::parse(std::env::args().skip(1), usage, extra) {
+        Ok(Some(args)) => args,
+        Ok(None) => return ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    match run(&args) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
         }
     }
 }
@@ -365,6 +404,10 @@ mod tests {
         assert!(a.quick);
         assert_eq!(a.config().trials, 2);
         assert_eq!(a.extra, vec![("--dev-size".to_owned(), "500".to_owned())]);
+        assert_eq!(a.number("--dev-size", 50, 10), Ok(500));
+        assert_eq!(a.number("--other", 50, 10), Ok(50));
+        let bad = args(&["--dev-size", "5"]).unwrap().unwrap();
+        assert_eq!(bad.number("--dev-size", 50, 10).unwrap_err(), "`--dev-size 5`: expected a number ≥ 10");
         assert!(a.out_dir("news").ends_with("target/pipeline/news-quick"));
         assert!(args(&[]).unwrap().unwrap().out_dir("news").ends_with("results/news"));
         assert_eq!(args(&[]).unwrap().unwrap().config(), PipelineConfig::full());

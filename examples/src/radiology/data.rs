@@ -10,14 +10,12 @@
 //! the file's value is kept in [`Report::data_label`].
 #![allow(clippy::result_large_err, reason = "loaders return the crate-wide `metal_runtime::Error`")]
 
-use std::collections::HashSet;
-use std::fs::File;
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 
-use metal_runtime::error::IoError;
 use metal_runtime::Result;
 use serde::Deserialize;
+
+use crate::jsonl::{self, Record};
 
 /// Names of the gold end labels as the data files spell them (`label_name`), indexed by
 /// [`Report::label`]. The order is the triage schema's end-label order: Acute/Urgent,
@@ -100,27 +98,7 @@ impl Report {
     }
 }
 
-/// A split of the data set.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Split {
-    /// `train.jsonl`: 2,614 reports, used without their labels.
-    Train,
-    /// `dev.jsonl`: 373 labeled development reports.
-    Dev,
-    /// `test.jsonl`: 747 held-out test reports.
-    Test,
-}
-
-impl Split {
-    /// The split's file name.
-    pub fn file_name(self) -> &'static str {
-        match self {
-            Split::Train => "train.jsonl",
-            Split::Dev => "dev.jsonl",
-            Split::Test => "test.jsonl",
-        }
-    }
-}
+pub use crate::jsonl::Split;
 
 /// The repository's data folder, `examples/data/iu_xray`.
 pub fn default_data_dir() -> PathBuf {
@@ -132,8 +110,22 @@ fn resolve(dir: Option<&Path>) -> PathBuf {
     dir.map_or_else(default_data_dir, Path::to_path_buf)
 }
 
-fn malformed(path: &Path, line: usize, message: impl Into<String>) -> IoError {
-    IoError::Malformed { path: path.to_path_buf(), line: Some(line), message: message.into() }
+impl Record for Report {
+    const WHAT: &'static str = "report";
+    fn id(&self) -> &str {
+        &self.id
+    }
+    fn check(&mut self) -> std::result::Result<(), String> {
+        let Some(label) = end_label_of_data_label(self.data_label) else {
+            return Err(format!("label {} is out of range 0..{}", self.data_label, DATA_LABELS.len()));
+        };
+        let name = DATA_LABELS[self.data_label];
+        if self.label_name != name {
+            return Err(format!("label {} is `{name}`, but label_name is `{}`", self.data_label, self.label_name));
+        }
+        self.label = label;
+        Ok(())
+    }
 }
 
 /// Reads a JSON-lines file of reports. Blank lines are skipped.
@@ -143,41 +135,7 @@ fn malformed(path: &Path, line: usize, message: impl Into<String>) -> IoError {
 /// that is not a report, a label outside `0..4`, a `label_name` that does not match the label,
 /// or a repeated id.
 pub fn load_jsonl(path: &Path) -> Result<Vec<Report>> {
-    let file = File::open(path).map_err(|source| IoError::Os { path: path.to_path_buf(), source })?;
-    let mut reports = Vec::new();
-    let mut seen = HashSet::new();
-    for (i, content) in BufReader::new(file).lines().enumerate() {
-        let line = i + 1;
-        let content = content.map_err(|source| IoError::Os { path: path.to_path_buf(), source })?;
-        if content.trim().is_empty() {
-            continue;
-        }
-        let mut report: Report =
-            serde_json::from_str(&content).map_err(|e| malformed(path, line, format!("not a valid report: {e}")))?;
-        let Some(label) = end_label_of_data_label(report.data_label) else {
-            return Err(malformed(
-                path,
-                line,
-                format!("label {} is out of range 0..{}", report.data_label, DATA_LABELS.len()),
-            )
-            .into());
-        };
-        let name = DATA_LABELS[report.data_label];
-        if report.label_name != name {
-            return Err(malformed(
-                path,
-                line,
-                format!("label {} is `{name}`, but label_name is `{}`", report.data_label, report.label_name),
-            )
-            .into());
-        }
-        if !seen.insert(report.id.clone()) {
-            return Err(malformed(path, line, format!("duplicate id `{}`", report.id)).into());
-        }
-        report.label = label;
-        reports.push(report);
-    }
-    Ok(reports)
+    jsonl::read(path)
 }
 
 /// Loads one split from `dir` (the repository's data folder when `None`).
@@ -203,6 +161,7 @@ pub fn load_test(dir: Option<&Path>) -> Result<Vec<Report>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::collections::HashSet;
 
     const GOOD: &str = r#"{"id":"iu-1","uid":1,"text":"FINDINGS: Clear lungs.\nIMPRESSION: Normal chest.","indication":"Chest pain","comparison":"None.","findings":"Clear lungs.","impression":"Normal chest.","mesh":["normal"],"problems":["normal"],"label":0,"label_name":"normal","y0":1,"y1":null,"y2":0,"trigger_terms":["normal"],"impression_no_acute":true}"#;
 

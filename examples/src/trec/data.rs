@@ -9,14 +9,12 @@
 //! the TREC schema (`super::lfs::trec`) and the order of `meta.json`'s `fine` list.
 #![allow(clippy::result_large_err, reason = "loaders return the crate-wide `metal_runtime::Error`")]
 
-use std::collections::HashSet;
-use std::fs::File;
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 
-use metal_runtime::error::IoError;
 use metal_runtime::Result;
 use serde::Deserialize;
+
+use crate::jsonl::{self, Record};
 
 /// The six coarse classes, in the order of [`Question::coarse_id`].
 pub const COARSE_LABELS: [&str; 6] = ["ABBR", "DESC", "ENTY", "HUM", "LOC", "NUM"];
@@ -107,27 +105,7 @@ pub struct Question {
     pub label: usize,
 }
 
-/// A split of the data set.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Split {
-    /// `train.jsonl`: the official TREC training questions, minus the dev questions.
-    Train,
-    /// `dev.jsonl`: 500 questions drawn from the official training questions.
-    Dev,
-    /// `test.jsonl`: the 500 TREC-10 questions.
-    Test,
-}
-
-impl Split {
-    /// The split's file name.
-    pub fn file_name(self) -> &'static str {
-        match self {
-            Split::Train => "train.jsonl",
-            Split::Dev => "dev.jsonl",
-            Split::Test => "test.jsonl",
-        }
-    }
-}
+pub use crate::jsonl::Split;
 
 /// The repository's data folder, `examples/data/trec`.
 pub fn default_data_dir() -> PathBuf {
@@ -137,10 +115,6 @@ pub fn default_data_dir() -> PathBuf {
 /// `dir`, or the repository's data folder when `None`.
 fn resolve(dir: Option<&Path>) -> PathBuf {
     dir.map_or_else(default_data_dir, Path::to_path_buf)
-}
-
-fn malformed(path: &Path, line: usize, message: impl Into<String>) -> IoError {
-    IoError::Malformed { path: path.to_path_buf(), line: Some(line), message: message.into() }
 }
 
 /// Checks the gold fields of `q` against each other and sets [`Question::label`].
@@ -163,30 +137,23 @@ fn check_labels(q: &mut Question) -> std::result::Result<(), String> {
     Ok(())
 }
 
+impl Record for Question {
+    const WHAT: &'static str = "question";
+    fn id(&self) -> &str {
+        &self.id
+    }
+    fn check(&mut self) -> std::result::Result<(), String> {
+        check_labels(self)
+    }
+}
+
 /// Reads a JSON-lines file of questions. Blank lines are skipped.
 ///
 /// Fails, naming the file and the 1-based line, on a line that is not a question, an unknown
 /// class, gold fields that disagree with each other (`coarse`, `fine`, `label_fine`, `coarse_id`,
 /// `fine_id`), or a repeated id.
 pub fn load_jsonl(path: &Path) -> Result<Vec<Question>> {
-    let file = File::open(path).map_err(|source| IoError::Os { path: path.to_path_buf(), source })?;
-    let mut questions = Vec::new();
-    let mut seen = HashSet::new();
-    for (i, line) in BufReader::new(file).lines().enumerate() {
-        let line_no = i + 1;
-        let content = line.map_err(|source| IoError::Os { path: path.to_path_buf(), source })?;
-        if content.trim().is_empty() {
-            continue;
-        }
-        let mut question: Question = serde_json::from_str(&content)
-            .map_err(|e| malformed(path, line_no, format!("not a valid question: {e}")))?;
-        check_labels(&mut question).map_err(|message| malformed(path, line_no, message))?;
-        if !seen.insert(question.id.clone()) {
-            return Err(malformed(path, line_no, format!("duplicate id `{}`", question.id)).into());
-        }
-        questions.push(question);
-    }
-    Ok(questions)
+    jsonl::read(path)
 }
 
 /// Loads one split from `dir` (the repository's data folder when `None`).
@@ -212,6 +179,7 @@ pub fn load_test(dir: Option<&Path>) -> Result<Vec<Question>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::collections::HashSet;
 
     fn temp_dir(name: &str) -> PathBuf {
         let dir = std::env::temp_dir().join(format!("metal-trec-data-{}-{name}", std::process::id()));
