@@ -3,6 +3,8 @@
 //! LF accuracies are measured on the labeled dev split only; the training split is used without
 //! its labels (coverage), and the test split is only checked to load.
 
+mod common;
+
 use metal_examples::radiology::{data, lfs};
 
 use metal_runtime::analysis::LfSummary;
@@ -10,28 +12,6 @@ use metal_runtime::prelude::*;
 
 use data::{Report, DATA_LABELS, END_LABELS};
 use lfs::{all_lfs, triage};
-
-/// Hierarchical majority vote: each vote `(t, v)` counts for every end label whose task-label
-/// vector has `v` for task `t`; the end label with most votes wins. `None` when no LF voted or
-/// the top score is tied.
-fn majority_vote(matrix: &LabelMatrix) -> Vec<Option<usize>> {
-    let graph = matrix.graph();
-    (0..matrix.n_items())
-        .map(|i| {
-            let mut scores = vec![0usize; graph.n_end_labels()];
-            for (j, v) in matrix.row(i) {
-                for (k, score) in scores.iter_mut().enumerate() {
-                    if graph.feasible(k)[matrix.lf_task(j)] == Some(v) {
-                        *score += 1;
-                    }
-                }
-            }
-            let best = *scores.iter().max()?;
-            let winners: Vec<usize> = (0..scores.len()).filter(|&k| scores[k] == best).collect();
-            (best > 0 && winners.len() == 1).then(|| winners[0])
-        })
-        .collect()
-}
 
 fn gold(items: &[Report]) -> Vec<usize> {
     items.iter().map(|r| r.label).collect()
@@ -98,7 +78,7 @@ fn lfs_cover_the_training_split_and_majority_vote_beats_the_bound_on_dev() {
     // decision (acute or not) of 353 (0.946); a tie or no vote counts as wrong.
     let graph = <triage::Schema as TaskSchema>::graph();
     let dev_gold = gold(&dev);
-    let predicted = majority_vote(&l_dev);
+    let predicted = common::majority_vote(&l_dev);
     let correct = predicted.iter().zip(&dev_gold).filter(|(p, g)| **p == Some(**g)).count();
     let acc = correct as f64 / dev.len() as f64;
     let acute = |k: usize| graph.feasible(k)[0];
