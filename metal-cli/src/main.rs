@@ -18,7 +18,7 @@ use metal_runtime::error::LabelModelError;
 use metal_runtime::io::{npy, synthetic::Problem, wrench};
 use metal_runtime::label_matrix::LabelMatrix;
 use metal_runtime::label_model::{
-    ClassBalance, FittedLabelModel, Hierarchical, LabelModel, LfModel, MajorityVote, MatrixCompletion,
+    ClassBalance, FittedLabelModel, Hierarchical, HyperLabelModel, LabelModel, LfModel, MajorityVote, MatrixCompletion,
 };
 use serde::Serialize;
 
@@ -54,6 +54,8 @@ enum ModelKind {
     Mc,
     /// The matrix-completion model with snorkel's settings (uniform class balance, no penalty).
     McSnorkel,
+    /// The Hyper Label Model: a pretrained graph network, no fitting (Wu et al., ICLR 2023).
+    Hyper,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -183,6 +185,7 @@ fn label_model(args: &LabelModelArgs) -> metal_runtime::Result<Summary> {
         ModelKind::SoftMv => Box::new(hier.soft_mv(train)?),
         ModelKind::Mc => Box::new(mc.fit(train)?),
         ModelKind::McSnorkel => Box::new(mc_snorkel.fit(train)?),
+        ModelKind::Hyper => Box::new(HyperLabelModel::default().fit(train)?),
     };
     let fit_seconds = start.elapsed().as_secs_f64();
     if let Some(out) = &args.out {

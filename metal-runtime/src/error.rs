@@ -347,6 +347,12 @@ pub enum LabelModelError {
         /// The values given.
         got: Vec<f64>,
     },
+    /// Pretrained weights that a model embeds could not be read.
+    #[error("{what}")]
+    Weights {
+        /// What is wrong.
+        what: String,
+    },
 }
 
 /// Featurizing, building, training, saving or loading the end model failed.

@@ -29,6 +29,7 @@
 //! ```
 
 mod hier;
+mod hyper;
 mod mc;
 mod mv;
 mod patterns;
@@ -41,6 +42,7 @@ use crate::label_matrix::{LabelMatrix, LfInfo};
 use crate::schema::TaskGraph;
 
 pub use hier::{ClassBalance, FittedHierarchical, Hierarchical, LfModel, ModelForm};
+pub use hyper::{FittedHyperLabelModel, HyperLabelModel};
 pub use mc::{FittedMatrixCompletion, MatrixCompletion, McStats, PrecInit};
 pub use mv::{FittedMajorityVote, MajorityVote};
 pub use patterns::Patterns;
