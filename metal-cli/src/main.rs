@@ -1,7 +1,7 @@
 //! `metal`: label models from the command line, for label matrices exported from Python.
 //!
 //! ```text
-//! metal label-model --problem DIR --model mv|hier|hier-paper|soft-mv|mc|mc-snorkel [--seed S] [--threads N] [--out probs.npy]
+//! metal label-model --problem DIR [--model hyper-hier|hyper|hier|hier-sym|hier-cc|hier-paper|soft-mv|mv|mc|mc-snorkel] [--seed S] [--threads N] [--out probs.npy]
 //! ```
 //!
 //! `DIR` is a synthetic problem (`schema.json`, `L_train.npy`, optional `L_test.npy`, `Y_test.npy`)
@@ -18,7 +18,8 @@ use metal_runtime::error::LabelModelError;
 use metal_runtime::io::{npy, synthetic::Problem, wrench};
 use metal_runtime::label_matrix::LabelMatrix;
 use metal_runtime::label_model::{
-    ClassBalance, FittedLabelModel, Hierarchical, HyperLabelModel, LabelModel, LfModel, MajorityVote, MatrixCompletion,
+    ClassBalance, FittedLabelModel, Hierarchical, HyperHier, HyperLabelModel, LabelModel, LfModel, MajorityVote,
+    MatrixCompletion,
 };
 use serde::Serialize;
 
@@ -56,6 +57,9 @@ enum ModelKind {
     McSnorkel,
     /// The Hyper Label Model: a pretrained graph network, no fitting (Wu et al., ICLR 2023).
     Hyper,
+    /// The default: the hierarchical generative model with its parameters estimated from the
+    /// Hyper Label Model's probabilities (one M-step).
+    HyperHier,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -71,7 +75,7 @@ struct LabelModelArgs {
     #[arg(long)]
     problem: PathBuf,
     /// Which label model to fit.
-    #[arg(long, value_enum, default_value = "hier")]
+    #[arg(long, value_enum, default_value = "hyper-hier")]
     model: ModelKind,
     /// Seed for tie-breaking in predictions.
     #[arg(long, default_value_t = 0)]
@@ -151,7 +155,9 @@ fn label_model(args: &LabelModelArgs) -> metal_runtime::Result<Summary> {
     let mut paper = Hierarchical::paper();
     let mut mc = MatrixCompletion::default();
     let mut mc_snorkel = MatrixCompletion::snorkel();
+    let mut hyper_hier = HyperHier::default();
     if let Some(e) = args.epochs {
+        hyper_hier.generative.n_epochs = e;
         hier.n_epochs = e;
         paper.n_epochs = e;
         mc.n_epochs = e;
@@ -173,6 +179,7 @@ fn label_model(args: &LabelModelArgs) -> metal_runtime::Result<Summary> {
         },
     };
     hier.class_balance = balance.clone();
+    hyper_hier.generative.class_balance = balance.clone();
     paper.class_balance = balance.clone();
     mc.class_balance = balance;
     let start = Instant::now();
@@ -186,6 +193,7 @@ fn label_model(args: &LabelModelArgs) -> metal_runtime::Result<Summary> {
         ModelKind::Mc => Box::new(mc.fit(train)?),
         ModelKind::McSnorkel => Box::new(mc_snorkel.fit(train)?),
         ModelKind::Hyper => Box::new(HyperLabelModel::default().fit(train)?),
+        ModelKind::HyperHier => Box::new(hyper_hier.fit(train)?),
     };
     let fit_seconds = start.elapsed().as_secs_f64();
     if let Some(out) = &args.out {

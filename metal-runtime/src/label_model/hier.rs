@@ -585,28 +585,55 @@ fn e_step(tab: &Tables, sc: &Scores, pats: &Patterns<'_>) -> Stats {
                 let c = pats.counts()[p];
                 let lse = row.posterior(tab, sc, lfs, labels);
                 st.log_lik += c * (lse - sc.log_norm);
-                for (y, q) in row.score.iter().enumerate() {
-                    st.mass[y] += c * q;
-                }
-                if !lfs.is_empty() {
-                    row.marginals(tab);
-                    for (&j, &v) in lfs.iter().zip(labels) {
-                        let j = j as usize;
-                        let t = tab.lf_task[j];
-                        let off = tab.task_offset[t];
-                        let kt = tab.task_card[t];
-                        let block = tab.lf_offset[j];
-                        for u in 0..kt {
-                            st.vote[block + u * kt + usize::from(v)] += c * row.marg[off + u];
-                        }
-                        st.off[j] += c * row.marg[off + kt];
-                    }
-                }
+                accumulate(&mut st, &mut row, tab, lfs, labels, c);
                 (st, row)
             },
         )
         .map(|(st, _)| st)
         .reduce(|| Stats::zeros(tab), Stats::merge)
+}
+
+/// Adds one pattern's expected statistics under the posterior in `row.score`, `c` times.
+fn accumulate(st: &mut Stats, row: &mut Row, tab: &Tables, lfs: &[u32], labels: &[u16], c: f64) {
+    for (y, q) in row.score.iter().enumerate() {
+        st.mass[y] += c * q;
+    }
+    if !lfs.is_empty() {
+        row.marginals(tab);
+        for (&j, &v) in lfs.iter().zip(labels) {
+            let j = j as usize;
+            let t = tab.lf_task[j];
+            let off = tab.task_offset[t];
+            let kt = tab.task_card[t];
+            let block = tab.lf_offset[j];
+            for u in 0..kt {
+                st.vote[block + u * kt + usize::from(v)] += c * row.marg[off + u];
+            }
+            st.off[j] += c * row.marg[off + kt];
+        }
+    }
+}
+
+/// The expected statistics under given per-pattern posteriors (`k` per pattern), to start EM
+/// from another model's labels.
+fn stats_from_posteriors(tab: &Tables, pats: &Patterns<'_>, q: &[f64]) -> Stats {
+    let mut st = Stats::zeros(tab);
+    let mut row = Row::new(tab);
+    for p in 0..pats.len() {
+        let (lfs, labels) = pats.pattern(p);
+        row.score.copy_from_slice(&q[p * tab.k..(p + 1) * tab.k]);
+        row.touched_list.clear();
+        row.touched.iter_mut().for_each(|t| *t = false);
+        for &j in lfs {
+            let t = tab.lf_task[j as usize];
+            if !row.touched[t] {
+                row.touched[t] = true;
+                row.touched_list.push(t);
+            }
+        }
+        accumulate(&mut st, &mut row, tab, lfs, labels, pats.counts()[p]);
+    }
+    st
 }
 
 /// A fitted hierarchical generative label model.
@@ -716,10 +743,57 @@ impl LabelModel for Hierarchical {
     type Fitted = FittedHierarchical;
 
     fn fit(&self, matrix: &LabelMatrix) -> Result<FittedHierarchical, LabelModelError> {
+        self.fit_inner(matrix, None)
+    }
+}
+
+impl Hierarchical {
+    /// Fits the extended form by EM starting from the labels `init` (for example another label
+    /// model's `predict_proba` on the same matrix) instead of from `init_accuracy`: the first
+    /// M-step estimates the LF tables and the class prior from them.
+    ///
+    /// # Errors
+    /// As [`LabelModel::fit`], and [`LabelModelError::IncompatibleMatrix`] if `init` has another
+    /// number of items or end labels than `matrix`.
+    pub fn fit_from(&self, matrix: &LabelMatrix, init: &ProbLabels) -> Result<FittedHierarchical, LabelModelError> {
+        if self.form == ModelForm::Paper {
+            return Err(LabelModelError::InvalidConfig {
+                name: "form",
+                value: "Paper".into(),
+                expected: "the extended form (the paper's form is fit by gradient descent, not from labels)",
+            });
+        }
+        if init.n_items() != matrix.n_items() || init.graph() != matrix.graph() {
+            return Err(LabelModelError::IncompatibleMatrix {
+                what: format!("{} initial labels for {} items, or another schema", init.n_items(), matrix.n_items()),
+            });
+        }
+        self.fit_inner(matrix, Some(init))
+    }
+
+    fn fit_inner(
+        &self,
+        matrix: &LabelMatrix,
+        init: Option<&ProbLabels>,
+    ) -> Result<FittedHierarchical, LabelModelError> {
         self.check(matrix)?;
         let start = Instant::now();
         let tab = Tables::new(matrix.graph(), matrix.lfs());
         let pats = Patterns::new(matrix);
+        // The initial labels per pattern (those of its first row).
+        let init = init.map(|labels| {
+            let k = tab.k;
+            let mut q = vec![0.0; pats.len() * k];
+            let mut seen = vec![false; pats.len()];
+            for (i, &p) in pats.row_pattern().iter().enumerate() {
+                let p = p as usize;
+                if !seen[p] {
+                    seen[p] = true;
+                    q[p * k..(p + 1) * k].iter_mut().zip(labels.end_labels().row(i)).for_each(|(a, b)| *a = *b);
+                }
+            }
+            q
+        });
         let n = matrix.n_items() as f64;
         let m = matrix.n_lfs();
         let mut rate = vec![0.0; m];
@@ -739,7 +813,7 @@ impl LabelModel for Hierarchical {
             ProgressBar::hidden()
         };
         let (params, loss, converged) = match self.form {
-            ModelForm::Extended => self.fit_em(&tab, &pats, &rate, n, &bar)?,
+            ModelForm::Extended => self.fit_em(&tab, &pats, &rate, n, &bar, init.as_deref())?,
             ModelForm::Paper => self.fit_paper(&tab, &pats, &rate, n, &bar)?,
         };
         bar.finish_and_clear();
@@ -775,6 +849,7 @@ impl Hierarchical {
         rate: &[f64],
         n: f64,
         bar: &ProgressBar,
+        init: Option<&[f64]>,
     ) -> Result<FitOut, LabelModelError> {
         let m = rate.len();
         // P(task of j active) under a uniform prior, to turn vote rates into on-task propensities.
@@ -806,6 +881,20 @@ impl Hierarchical {
         let log_prior = fixed_prior.clone().unwrap_or_else(|| vec![-(tab.k as f64).ln(); tab.k]);
         let mut params = Params::Extended { log_prior, vote, abstain, off };
         let s = self.smoothing;
+        if let Some(q) = init {
+            // One M-step from the given posteriors.
+            let st = stats_from_posteriors(tab, pats, q);
+            let Params::Extended { log_prior, vote, abstain, off } = &mut params else {
+                unreachable!("EM runs on the extended form")
+            };
+            self.m_step(tab, &st, n, vote, abstain, off);
+            if fixed_prior.is_none() {
+                let total = n + tab.k as f64 * s;
+                for (lp, mass) in log_prior.iter_mut().zip(&st.mass) {
+                    *lp = ((mass + s) / total).max(MIN_PROB).ln();
+                }
+            }
+        }
         let mut loss = Vec::new();
         let mut converged = false;
         for epoch in 0..self.n_epochs {

@@ -30,6 +30,7 @@
 
 mod hier;
 mod hyper;
+mod hyper_hier;
 mod mc;
 mod mv;
 mod patterns;
@@ -43,6 +44,7 @@ use crate::schema::TaskGraph;
 
 pub use hier::{ClassBalance, FittedHierarchical, Hierarchical, LfModel, ModelForm};
 pub use hyper::{FittedHyperLabelModel, HyperLabelModel};
+pub use hyper_hier::{FittedHyperHier, HyperHier};
 pub use mc::{FittedMatrixCompletion, MatrixCompletion, McStats, PrecInit};
 pub use mv::{FittedMajorityVote, MajorityVote};
 pub use patterns::Patterns;

@@ -269,8 +269,7 @@ fn parse_network(json: &str) -> Result<Network, String> {
                 *b += bl[o * d..(o + 1) * d].iter().zip(&part.b).map(|(w, x)| w * x).sum::<f64>();
             }
         }
-        let [a_self, a_row, a_col, a_all]: [Vec<f64>; 4] =
-            folded.try_into().map_err(|_| "four blocks".to_string())?;
+        let [a_self, a_row, a_col, a_all]: [Vec<f64>; 4] = folded.try_into().map_err(|_| "four blocks".to_string())?;
         layers.push(Layer { d_in: d, d_out: mix.d_out, a_self, a_row, a_col, a_all, bias });
     }
     let classify = [dense("classify.0")?, dense("classify.2")?, dense("classify.4")?];

@@ -1,0 +1,136 @@
+//! The default label model: the hierarchical generative model with its parameters estimated from
+//! the Hyper Label Model's probabilities.
+//!
+//! Neither part is trustworthy alone on real LF sets. Fit by maximum likelihood, the generative
+//! model ([`Hierarchical`]) explains whatever structure the votes have, and on real LF sets that
+//! is often not the label: which LFs fire together, one broad LF's habits, a class absorbing
+//! another. Its maximum-likelihood fit falls below majority vote on imdb, yelp and trec, wherever
+//! EM starts. The Hyper Label Model ([`HyperLabelModel`]) reads the matrix without fitting
+//! anything and is robust there, but it knows nothing of the class balance (it loses to majority
+//! vote on the imbalanced commercial set) nor of a hierarchy's structure.
+//!
+//! [`HyperHier`] takes the generative model's form and the Hyper Label Model's judgement: one
+//! M-step of the generative model on the Hyper Label Model's probabilities of the training items
+//! gives each LF's accuracy and firing propensities, the class balance and the off-task
+//! propensities; the model then predicts with its own posterior. No EM iteration follows by
+//! default, since iterating moves the parameters back toward the maximum-likelihood fit. The
+//! result is an ordinary fitted [`Hierarchical`] model: it predicts on new items without seeing
+//! the training items again, and its parameters can be inspected.
+
+use std::time::Instant;
+
+use serde::{Deserialize, Serialize};
+
+use super::{FitReport, FittedHierarchical, FittedLabelModel, Hierarchical, HyperLabelModel, LabelModel, ProbLabels};
+use crate::error::LabelModelError;
+use crate::label_matrix::LabelMatrix;
+
+/// Configuration of the default label model (see the [module](self) documentation).
+///
+/// ```
+/// use std::sync::Arc;
+/// use metal_runtime::label_model::{FittedLabelModel, HyperHier, LabelModel};
+/// use metal_runtime::prelude::*;
+///
+/// # fn main() -> metal_runtime::Result<()> {
+/// let graph = Arc::new(TaskGraph::flat("Sentiment", ["negative", "positive"])?);
+/// let lfs = (0..3).map(|j| LfInfo { name: format!("lf{j}"), task: 0 }).collect();
+/// let dense = ndarray::array![[1i16, 1, -1], [0, 0, 1], [1, -1, 1], [0, 0, 0]];
+/// let matrix = LabelMatrix::from_dense(graph, lfs, dense.view())?;
+/// let model = HyperHier::default().fit(&matrix)?;
+/// assert_eq!(model.predict(&matrix, 0)?[0], 1);
+/// println!("learned LF accuracies: {:?}", model.lf_accuracies());
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HyperHier {
+    /// The Hyper Label Model whose probabilities the parameters are estimated from.
+    pub hyper: HyperLabelModel,
+    /// The generative model. Its `class_balance` applies (learned: the mean of the Hyper Label
+    /// Model's probabilities; or given, e.g. from dev labels), as do `smoothing`, `accuracy_prior`
+    /// and `lf_model`; `n_epochs` counts the EM iterations after the first M-step (default 0).
+    pub generative: Hierarchical,
+}
+
+impl Default for HyperHier {
+    fn default() -> Self {
+        HyperHier {
+            hyper: HyperLabelModel::default(),
+            generative: Hierarchical { n_epochs: 0, ..Hierarchical::default() },
+        }
+    }
+}
+
+/// A fitted [`HyperHier`]: a fitted generative model.
+#[derive(Debug, Clone)]
+pub struct FittedHyperHier {
+    generative: FittedHierarchical,
+    report: FitReport,
+}
+
+impl FittedHyperHier {
+    /// The fitted generative model (class prior, propensities, log likelihood).
+    pub fn generative(&self) -> &FittedHierarchical {
+        &self.generative
+    }
+}
+
+impl LabelModel for HyperHier {
+    type Fitted = FittedHyperHier;
+
+    fn fit(&self, matrix: &LabelMatrix) -> Result<FittedHyperHier, LabelModelError> {
+        let start = Instant::now();
+        let labels = self.hyper.fit(matrix)?.predict_proba(matrix)?;
+        let generative = self.generative.fit_from(matrix, &labels)?;
+        let report = FitReport {
+            model: "hyper_hier".into(),
+            seconds: start.elapsed().as_secs_f64(),
+            converged: true,
+            ..generative.fit_report().clone()
+        };
+        Ok(FittedHyperHier { generative, report })
+    }
+}
+
+impl FittedLabelModel for FittedHyperHier {
+    fn predict_proba(&self, matrix: &LabelMatrix) -> Result<ProbLabels, LabelModelError> {
+        self.generative.predict_proba(matrix)
+    }
+
+    fn lf_accuracies(&self) -> Option<Vec<f64>> {
+        self.generative.lf_accuracies()
+    }
+
+    fn fit_report(&self) -> &FitReport {
+        &self.report
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::label_model::tests::tree_matrix;
+
+    /// With no EM iteration, the fit is the M-step on the Hyper Label Model's labels: the same
+    /// as fitting the generative model from them directly.
+    #[test]
+    fn is_the_generative_model_fit_from_hyper_labels() {
+        let mat = tree_matrix();
+        let fit = HyperHier::default().fit(&mat).unwrap();
+        let labels = HyperLabelModel::default().fit(&mat).unwrap().predict_proba(&mat).unwrap();
+        let direct = Hierarchical { n_epochs: 0, ..Hierarchical::default() }.fit_from(&mat, &labels).unwrap();
+        assert_eq!(fit.predict_proba(&mat).unwrap(), direct.predict_proba(&mat).unwrap());
+        assert_eq!(fit.fit_report().n_epochs, 0);
+        // More EM iterations change the fit.
+        let more =
+            HyperHier { generative: Hierarchical { n_epochs: 20, ..Hierarchical::default() }, ..HyperHier::default() };
+        assert_ne!(more.fit(&mat).unwrap().predict_proba(&mat).unwrap(), direct.predict_proba(&mat).unwrap());
+    }
+
+    #[test]
+    fn the_paper_form_cannot_start_from_labels() {
+        let mat = tree_matrix();
+        let model = HyperHier { generative: Hierarchical::paper(), ..HyperHier::default() };
+        assert!(model.fit(&mat).unwrap_err().to_string().contains("form"));
+    }
+}
