@@ -55,6 +55,9 @@ const LEAKY_SLOPE: f64 = 0.01;
 /// the result, does not depend on the number of threads.
 const CHUNK: usize = 2048;
 
+/// Work units whose partial sums are held at once (bounds memory with many LFs).
+const CHUNKS_PER_BATCH: usize = 16;
+
 /// Configuration of the Hyper Label Model. There is nothing to learn: fitting records the
 /// training matrix's vote patterns.
 ///
@@ -86,6 +89,29 @@ pub struct HyperLabelModel {
 impl Default for HyperLabelModel {
     fn default() -> Self {
         HyperLabelModel { calibrate: true }
+    }
+}
+
+impl HyperLabelModel {
+    /// The probabilities of the items of `matrix`, with the network run on exactly this matrix
+    /// (the reference package's `infer`). [`LabelModel::fit`] followed by
+    /// [`FittedLabelModel::predict_proba`] on the same matrix gives the same result.
+    ///
+    /// # Errors
+    /// [`LabelModelError::Empty`] for a matrix without items.
+    pub fn infer(&self, matrix: &LabelMatrix) -> Result<ProbLabels, LabelModelError> {
+        if matrix.n_items() == 0 {
+            return Err(LabelModelError::Empty);
+        }
+        let net = network()?;
+        let pats = Patterns::new(matrix);
+        let per_pattern = run(net, matrix.graph(), matrix.lfs(), &pats, pats.counts(), self.calibrate);
+        let k = matrix.graph().n_end_labels();
+        let mut out = Array2::zeros((matrix.n_items(), k));
+        for (mut row, &p) in out.outer_iter_mut().zip(pats.row_pattern()) {
+            row.assign(&per_pattern.row(p as usize));
+        }
+        Ok(ProbLabels::new(matrix.graph_arc().clone(), out))
     }
 }
 
@@ -176,8 +202,9 @@ struct Layer {
     d_in: usize,
     d_out: usize,
     /// Each `d_out × d_in`, row-major.
-    a_self: Vec<f64>,
-    a_row: Vec<f64>,
+    /// `a_self` and `a_row` transposed (`d_in × d_out`), for column-wise updates.
+    a_self_t: Vec<f64>,
+    a_row_t: Vec<f64>,
     a_col: Vec<f64>,
     a_all: Vec<f64>,
     bias: Vec<f64>,
@@ -270,7 +297,10 @@ fn parse_network(json: &str) -> Result<Network, String> {
             }
         }
         let [a_self, a_row, a_col, a_all]: [Vec<f64>; 4] = folded.try_into().map_err(|_| "four blocks".to_string())?;
-        layers.push(Layer { d_in: d, d_out: mix.d_out, a_self, a_row, a_col, a_all, bias });
+        let d_out = mix.d_out;
+        let transpose = |a: &[f64]| -> Vec<f64> { (0..d * d_out).map(|i| a[(i % d_out) * d + i / d_out]).collect() };
+        let (a_self_t, a_row_t) = (transpose(&a_self), transpose(&a_row));
+        layers.push(Layer { d_in: d, d_out, a_self_t, a_row_t, a_col, a_all, bias });
     }
     let classify = [dense("classify.0")?, dense("classify.2")?, dense("classify.4")?];
     if layers[0].d_in != 1
@@ -350,7 +380,7 @@ fn run(
                 -1.0
             }
         };
-        let s = forward(net, pats, counts, &offsets, &col_count, n_votes, &value);
+        let s = forward(net, pats, counts, &col_count, n_votes, &value);
         scores.column_mut(r).assign(&ndarray::Array1::from(s));
     }
     let mut out = Array2::zeros((n_pat, k));
@@ -376,59 +406,118 @@ fn run(
     out
 }
 
+/// Per layer, what the whole matrix contributes to every entry's update: `a_col·mean_col(j)`
+/// for each LF `j` (`m × d_out`) and `a_all·mean_all + bias` (`d_out`).
+struct LayerStats {
+    col_term: Vec<f64>,
+    shared: Vec<f64>,
+}
+
+/// Scratch space for one pattern's entry embeddings.
+#[derive(Default)]
+struct Scratch {
+    h: Vec<f64>,
+    next: Vec<f64>,
+    row_term: Vec<f64>,
+    row_mean: Vec<f64>,
+}
+
+/// Runs the first `stats.len()` layers on the entries of one pattern (whose values are already
+/// in `sc.h`, one per entry); leaves the last layer's embeddings in `sc.h` (`n_e × d`) and
+/// returns `d`.
+fn local_forward(net: &Network, stats: &[LayerStats], js: &[u32], sc: &mut Scratch) -> usize {
+    let n_e = js.len();
+    let mut d = 1;
+    for (layer, st) in net.layers.iter().zip(stats) {
+        let d_out = layer.d_out;
+        sc.row_mean.clear();
+        sc.row_mean.resize(d, 0.0);
+        for e in 0..n_e {
+            sc.row_mean.iter_mut().zip(&sc.h[e * d..(e + 1) * d]).for_each(|(a, x)| *a += x);
+        }
+        sc.row_mean.iter_mut().for_each(|x| *x /= n_e as f64);
+        sc.row_term.clear();
+        sc.row_term.extend_from_slice(&st.shared);
+        for (x, col) in sc.row_mean.iter().zip(layer.a_row_t.chunks_exact(d_out)) {
+            sc.row_term.iter_mut().zip(col).for_each(|(y, w)| *y += x * w);
+        }
+        sc.next.clear();
+        sc.next.resize(n_e * d_out, 0.0);
+        for (e, &j) in js.iter().enumerate() {
+            let y = &mut sc.next[e * d_out..(e + 1) * d_out];
+            let ct = &st.col_term[j as usize * d_out..(j as usize + 1) * d_out];
+            y.iter_mut().zip(&sc.row_term).zip(ct).for_each(|((y, r), c)| *y = r + c);
+            for (x, col) in sc.h[e * d..(e + 1) * d].iter().zip(layer.a_self_t.chunks_exact(d_out)) {
+                y.iter_mut().zip(col).for_each(|(y, w)| *y += x * w);
+            }
+            y.iter_mut().for_each(|v| *v = leaky(*v));
+        }
+        std::mem::swap(&mut sc.h, &mut sc.next);
+        d = d_out;
+    }
+    d
+}
+
+/// Puts the ±1 values of pattern `p`'s entries into `sc.h`.
+fn load_values(pats: &Patterns<'_>, p: usize, value: &(dyn Fn(u32, u16) -> f64 + Sync), sc: &mut Scratch) -> usize {
+    let (js, vs) = pats.pattern(p);
+    sc.h.clear();
+    sc.h.extend(js.iter().zip(vs).map(|(&j, &v)| value(j, v)));
+    js.len()
+}
+
 /// The network's output (probability of the positive class) for each pattern, on the ±1 matrix
 /// given by `value(lf, label)`; 0 for patterns with no vote.
+///
+/// An entry's embedding after layer `l` depends only on its pattern's entries and on the column
+/// and global means of the earlier layers, so each pass recomputes a pattern's embeddings from
+/// its values with the statistics known so far: memory stays at one pattern's embeddings per
+/// thread instead of one per vote.
 fn forward(
     net: &Network,
     pats: &Patterns<'_>,
     counts: &[f64],
-    offsets: &[usize],
     col_count: &[f64],
     n_votes: f64,
     value: &(dyn Fn(u32, u16) -> f64 + Sync),
 ) -> Vec<f64> {
     let n_pat = pats.len();
     let m = col_count.len();
-    let n_entries = offsets[n_pat];
-    // Entry embeddings of the current layer, `n_entries × d`.
-    let mut h: Vec<f64> = Vec::with_capacity(n_entries);
-    for p in 0..n_pat {
-        let (js, vs) = pats.pattern(p);
-        h.extend(js.iter().zip(vs).map(|(&j, &v)| value(j, v)));
-    }
-    let n_layers = net.layers.len();
-    let mut readout = vec![0.0; n_pat * net.layers[n_layers - 1].d_out];
-    for (l, layer) in net.layers.iter().enumerate() {
+    let n_chunks = n_pat.div_ceil(CHUNK);
+    let mut stats: Vec<LayerStats> = Vec::with_capacity(net.layers.len());
+    for layer in &net.layers {
         let (d, d_out) = (layer.d_in, layer.d_out);
-        // Column and global means, summed in fixed chunks of patterns.
-        let partial: Vec<Vec<f64>> = (0..n_pat.div_ceil(CHUNK))
-            .into_par_iter()
-            .map(|ch| {
-                let mut acc = vec![0.0; m * d];
-                for p in ch * CHUNK..((ch + 1) * CHUNK).min(n_pat) {
-                    let (js, _) = pats.pattern(p);
-                    for (e, &j) in (offsets[p]..offsets[p + 1]).zip(js) {
-                        let dst = &mut acc[j as usize * d..(j as usize + 1) * d];
-                        for (a, x) in dst.iter_mut().zip(&h[e * d..(e + 1) * d]) {
-                            *a += counts[p] * x;
+        // Count-weighted column sums of this layer's inputs, summed chunk by chunk in a fixed
+        // order (a batch of chunks at a time, to bound memory with many LFs).
+        let mut col_sum = vec![0.0; m * d];
+        for batch in (0..n_chunks).collect::<Vec<_>>().chunks(CHUNKS_PER_BATCH) {
+            let partial: Vec<Vec<f64>> = batch
+                .par_iter()
+                .map_init(Scratch::default, |sc, &ch| {
+                    let mut acc = vec![0.0; m * d];
+                    for p in ch * CHUNK..((ch + 1) * CHUNK).min(n_pat) {
+                        if load_values(pats, p, value, sc) == 0 {
+                            continue;
+                        }
+                        let (js, _) = pats.pattern(p);
+                        local_forward(net, &stats, js, sc);
+                        for (e, &j) in js.iter().enumerate() {
+                            let dst = &mut acc[j as usize * d..(j as usize + 1) * d];
+                            dst.iter_mut().zip(&sc.h[e * d..(e + 1) * d]).for_each(|(a, x)| *a += counts[p] * x);
                         }
                     }
-                }
-                acc
-            })
-            .collect();
-        let mut col_sum = vec![0.0; m * d];
-        for part in &partial {
-            col_sum.iter_mut().zip(part).for_each(|(a, b)| *a += b);
+                    acc
+                })
+                .collect();
+            for part in &partial {
+                col_sum.iter_mut().zip(part).for_each(|(a, b)| *a += b);
+            }
         }
         let mut all = vec![0.0; d];
         for j in 0..m {
-            for x in 0..d {
-                all[x] += col_sum[j * d + x];
-            }
+            all.iter_mut().zip(&col_sum[j * d..(j + 1) * d]).for_each(|(a, x)| *a += x);
         }
         all.iter_mut().for_each(|x| *x /= n_votes.max(f64::MIN_POSITIVE));
-        // Per-column terms a_col·mean_col(j), and the shared term a_all·mean_all + bias.
         let mut col_term = vec![0.0; m * d_out];
         for j in 0..m {
             if col_count[j] > 0.0 {
@@ -438,65 +527,25 @@ fn forward(
         }
         let mut shared = layer.bias.clone();
         mat_vec_add(&layer.a_all, &all, &mut shared);
-        let last = l + 1 == n_layers;
-        let mut next = if last { Vec::new() } else { vec![0.0; n_entries * d_out] };
-        let update = |p: usize, h_in: &[f64], out: &mut [f64], readout: &mut [f64]| {
-            let n_e = offsets[p + 1] - offsets[p];
-            if n_e == 0 {
-                return;
-            }
-            let (js, _) = pats.pattern(p);
-            let mut row_mean = vec![0.0; d];
-            for e in 0..n_e {
-                row_mean.iter_mut().zip(&h_in[e * d..(e + 1) * d]).for_each(|(a, x)| *a += x);
-            }
-            row_mean.iter_mut().for_each(|x| *x /= n_e as f64);
-            let mut row_term = shared.clone();
-            mat_vec_add(&layer.a_row, &row_mean, &mut row_term);
-            let mut y = vec![0.0; d_out];
-            for (e, &j) in js.iter().enumerate() {
-                y.copy_from_slice(&row_term);
-                y.iter_mut().zip(&col_term[j as usize * d_out..(j as usize + 1) * d_out]).for_each(|(a, b)| *a += b);
-                mat_vec_add(&layer.a_self, &h_in[e * d..(e + 1) * d], &mut y);
-                y.iter_mut().for_each(|v| *v = leaky(*v));
-                if last {
-                    readout.iter_mut().zip(&y).for_each(|(a, v)| *a += v / n_e as f64);
-                } else {
-                    out[e * d_out..(e + 1) * d_out].copy_from_slice(&y);
-                }
-            }
-        };
-        if last {
-            readout.par_chunks_mut(d_out).enumerate().for_each(|(p, r)| {
-                update(p, &h[offsets[p] * d..offsets[p + 1] * d], &mut [], r);
-            });
-        } else {
-            // Split `next` into per-pattern slices and fill them in parallel.
-            let mut slices: Vec<(usize, &mut [f64])> = Vec::with_capacity(n_pat);
-            let mut rest = next.as_mut_slice();
-            for p in 0..n_pat {
-                let (head, tail) = rest.split_at_mut((offsets[p + 1] - offsets[p]) * d_out);
-                slices.push((p, head));
-                rest = tail;
-            }
-            slices.into_par_iter().with_min_len(256).for_each(|(p, out)| {
-                update(p, &h[offsets[p] * d..offsets[p + 1] * d], out, &mut []);
-            });
-            h = next;
-        }
+        stats.push(LayerStats { col_term, shared });
     }
-    // The classifier on each pattern's mean embedding.
-    let d_last = net.layers[n_layers - 1].d_out;
+    // Every layer's statistics known: each pattern's mean embedding through the classifier.
+    let [c0, c1, c2] = &net.classify;
     (0..n_pat)
         .into_par_iter()
         .with_min_len(256)
-        .map(|p| {
-            if offsets[p + 1] == offsets[p] {
+        .map_init(Scratch::default, |sc, p| {
+            let n_e = load_values(pats, p, value, sc);
+            if n_e == 0 {
                 return 0.0;
             }
-            let [c0, c1, c2] = &net.classify;
+            let d = local_forward(net, &stats, pats.pattern(p).0, sc);
+            let mut mean = vec![0.0; d];
+            for e in 0..n_e {
+                mean.iter_mut().zip(&sc.h[e * d..(e + 1) * d]).for_each(|(a, x)| *a += x / n_e as f64);
+            }
             let mut a = vec![0.0; c0.d_out];
-            c0.apply(&readout[p * d_last..(p + 1) * d_last], &mut a);
+            c0.apply(&mean, &mut a);
             a.iter_mut().for_each(|v| *v = leaky(*v));
             let mut b = vec![0.0; c1.d_out];
             c1.apply(&a, &mut b);
@@ -566,6 +615,7 @@ mod tests {
         let mat = tree_matrix();
         let fit = HyperLabelModel::default().fit(&mat).unwrap();
         let p = fit.predict_proba(&mat).unwrap();
+        assert_eq!(p, HyperLabelModel::default().infer(&mat).unwrap());
         let pats = Patterns::new(&mat);
         let (_, counts) = distinct_rows(&mat, &pats, |_| 1.0);
         let alone = run(network().unwrap(), mat.graph(), mat.lfs(), &pats, &counts, true);
