@@ -196,6 +196,9 @@ fn label_model(args: &LabelModelArgs) -> metal_runtime::Result<Summary> {
         ModelKind::HyperHier => Box::new(hyper_hier.fit(train)?),
     };
     let fit_seconds = start.elapsed().as_secs_f64();
+    for w in &model.fit_report().warnings {
+        eprintln!("warning: {w}");
+    }
     if let Some(out) = &args.out {
         let probs = model.predict_proba(train)?;
         npy::write_probs(out, probs.end_labels())?;

@@ -734,6 +734,10 @@ impl FittedLabelModel for FittedHierarchical {
         Some(self.params.accuracies(&self.tables))
     }
 
+    fn class_prior(&self) -> Option<Vec<f64>> {
+        Some(FittedHierarchical::class_prior(self))
+    }
+
     fn fit_report(&self) -> &FitReport {
         &self.report
     }
@@ -828,14 +832,18 @@ impl Hierarchical {
             converged,
             loss,
             seconds: start.elapsed().as_secs_f64(),
+            warnings: Vec::new(),
         };
-        Ok(FittedHierarchical {
+        let mut fitted = FittedHierarchical {
             graph: matrix.graph_arc().clone(),
             lfs: matrix.lfs().to_vec(),
             tables: tab,
             params,
             report,
-        })
+        };
+        fitted.report.warnings = super::diagnose(matrix, &fitted)?;
+        fitted.report.seconds = start.elapsed().as_secs_f64();
+        Ok(fitted)
     }
 }
 

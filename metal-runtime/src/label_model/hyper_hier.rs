@@ -134,6 +134,10 @@ impl FittedLabelModel for FittedHyperHier {
         self.generative.lf_accuracies()
     }
 
+    fn class_prior(&self) -> Option<Vec<f64>> {
+        Some(self.generative.class_prior())
+    }
+
     fn fit_report(&self) -> &FitReport {
         &self.report
     }

@@ -641,6 +641,7 @@ impl MatrixCompletion {
             converged,
             loss,
             seconds: start.elapsed().as_secs_f64(),
+            warnings: Vec::new(),
         };
         Ok(FittedMatrixCompletion { graph: stats.graph.clone(), lfs: stats.lfs.clone(), layout, mu, p, report })
     }
@@ -700,6 +701,7 @@ impl LabelModel for MatrixCompletion {
         self.check(matrix.graph(), matrix.n_lfs(), matrix.n_items() as u64)?;
         let stats = McStats::new(matrix);
         let mut fitted = self.fit_stats(&stats)?;
+        fitted.report.warnings = super::diagnose(matrix, &fitted)?;
         fitted.report.seconds = start.elapsed().as_secs_f64();
         Ok(fitted)
     }
@@ -746,6 +748,10 @@ impl FittedMatrixCompletion {
 }
 
 impl FittedLabelModel for FittedMatrixCompletion {
+    fn class_prior(&self) -> Option<Vec<f64>> {
+        Some(self.p.clone())
+    }
+
     /// The naive-Bayes posterior `p(y | λ_i) ∝ p_y · Π_{j voted v} μ[(j,v), y]`, each row of `μ`
     /// floored at 3% of its largest entry and capped at 0.99; computed per item in parallel, in
     /// O(votes · K).

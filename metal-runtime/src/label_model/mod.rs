@@ -28,6 +28,7 @@
 //! # Ok(()) }
 //! ```
 
+mod diagnostics;
 mod hier;
 mod hyper;
 mod hyper_hier;
@@ -42,6 +43,7 @@ use crate::error::LabelModelError;
 use crate::label_matrix::{LabelMatrix, LfInfo};
 use crate::schema::TaskGraph;
 
+pub use diagnostics::diagnose;
 pub use hier::{ClassBalance, FittedHierarchical, Hierarchical, LfModel, ModelForm};
 pub use hyper::{FittedHyperLabelModel, HyperLabelModel};
 pub use hyper_hier::{FittedHyperHier, HyperHier};
@@ -75,6 +77,11 @@ pub trait FittedLabelModel {
         None
     }
 
+    /// The prior over end labels the model uses, when it has one.
+    fn class_prior(&self) -> Option<Vec<f64>> {
+        None
+    }
+
     /// What the fit did.
     fn fit_report(&self) -> &FitReport;
 }
@@ -96,6 +103,8 @@ pub struct FitReport {
     pub loss: Vec<f64>,
     /// Wall time of the fit in seconds.
     pub seconds: f64,
+    /// Signs that the fit went wrong (see [`diagnose`]); empty when none.
+    pub warnings: Vec<String>,
 }
 
 /// Checks that `matrix` has the schema and LFs a model was fit on.

@@ -360,12 +360,12 @@ fn run(
     // How many rows each LF votes on, and how many votes there are, weighted by counts.
     let mut col_count = vec![0.0; m];
     let mut n_votes = 0.0;
-    for p in 0..n_pat {
+    for (p, &c) in counts.iter().enumerate() {
         let (js, _) = pats.pattern(p);
         for &j in js {
-            col_count[j as usize] += counts[p];
+            col_count[j as usize] += c;
         }
-        n_votes += counts[p] * js.len() as f64;
+        n_votes += c * js.len() as f64;
     }
     let binary = graph.is_flat() && k == 2;
     let runs: Vec<usize> = if binary { vec![1] } else { (0..k).collect() };
@@ -495,7 +495,8 @@ fn forward(
                 .par_iter()
                 .map_init(Scratch::default, |sc, &ch| {
                     let mut acc = vec![0.0; m * d];
-                    for p in ch * CHUNK..((ch + 1) * CHUNK).min(n_pat) {
+                    let first = ch * CHUNK;
+                    for (p, &c) in counts.iter().enumerate().take((first + CHUNK).min(n_pat)).skip(first) {
                         if load_values(pats, p, value, sc) == 0 {
                             continue;
                         }
@@ -503,7 +504,7 @@ fn forward(
                         local_forward(net, &stats, js, sc);
                         for (e, &j) in js.iter().enumerate() {
                             let dst = &mut acc[j as usize * d..(j as usize + 1) * d];
-                            dst.iter_mut().zip(&sc.h[e * d..(e + 1) * d]).for_each(|(a, x)| *a += counts[p] * x);
+                            dst.iter_mut().zip(&sc.h[e * d..(e + 1) * d]).for_each(|(a, x)| *a += c * x);
                         }
                     }
                     acc

@@ -1,0 +1,140 @@
+//! Warnings about a fitted label model that has likely gone wrong, judged against majority vote
+//! on the same matrix (no gold labels needed).
+
+use super::{FittedLabelModel, LabelModel, MajorityVote};
+use crate::error::LabelModelError;
+use crate::label_matrix::LabelMatrix;
+
+/// A class whose share under the model is below this fraction of its majority-vote share is
+/// reported as collapsed.
+const COLLAPSE_RATIO: f64 = 0.2;
+
+/// Classes with a smaller majority-vote share than this are too rare to judge.
+const MIN_SHARE: f64 = 0.02;
+
+/// Share of the covered items above which one predicted class counts as "everything".
+const ONE_CLASS_SHARE: f64 = 0.99;
+
+/// Warnings about `model` on `matrix` (the matrix it was fit on), in plain sentences:
+///
+/// - a class whose learned class balance, or whose share of the model's probability mass on the
+///   items with at least one vote, is below a fifth of the share majority vote gives it (the
+///   class has likely been absorbed by another);
+/// - one class predicted for 99 % or more of the items with votes while majority vote spreads
+///   them over several.
+///
+/// Majority vote is not the truth, so these are hints to look closer (at the LF summary, or at
+/// another model), not errors. Fits of the trained models record them in
+/// [`FitReport::warnings`](super::FitReport::warnings); `metal label-model` prints them.
+///
+/// # Errors
+/// If `model` does not fit `matrix` (another schema or other LFs).
+pub fn diagnose(matrix: &LabelMatrix, model: &dyn FittedLabelModel) -> Result<Vec<String>, LabelModelError> {
+    let covered: Vec<usize> = (0..matrix.n_items()).filter(|&i| matrix.row(i).len() > 0).collect();
+    if covered.is_empty() {
+        return Ok(vec!["no item has a vote: every prediction is the class balance alone".into()]);
+    }
+    let graph = matrix.graph();
+    let k = graph.n_end_labels();
+    let sub = matrix.select_items(&covered);
+    let share = |p: &super::ProbLabels| -> Vec<f64> {
+        let end = p.end_labels();
+        (0..k).map(|c| end.column(c).sum() / covered.len() as f64).collect()
+    };
+    let mv = MajorityVote.fit(&sub)?.predict_proba(&sub)?;
+    let mv_share = share(&mv);
+    let probs = model.predict_proba(&sub)?;
+    let model_share = share(&probs);
+    let prior = model.class_prior();
+    let mut warnings = Vec::new();
+    for c in 0..k {
+        if mv_share[c] < MIN_SHARE {
+            continue;
+        }
+        let name = graph.end_label_name(c);
+        if let Some(p) = &prior {
+            if p[c] < COLLAPSE_RATIO * mv_share[c] {
+                warnings.push(format!(
+                    "class `{name}`: learned balance {:.3}, far below the {:.3} that majority vote gives it; \
+                     the model may have merged it into another class (try a given or uniform class balance, \
+                     or the default model)",
+                    p[c], mv_share[c]
+                ));
+                continue;
+            }
+        }
+        if model_share[c] < COLLAPSE_RATIO * mv_share[c] {
+            warnings.push(format!(
+                "class `{name}`: {:.1} % of the probability mass on the items with votes, far below the \
+                 {:.1} % that majority vote gives it; the model may have merged it into another class",
+                100.0 * model_share[c],
+                100.0 * mv_share[c]
+            ));
+        }
+    }
+    let pred = probs.argmax(0);
+    let mut counts = vec![0usize; k];
+    pred.iter().for_each(|&y| counts[y] += 1);
+    let (top, &n_top) = counts.iter().enumerate().max_by_key(|(_, &n)| n).unwrap_or((0, &0));
+    let top_share = n_top as f64 / covered.len() as f64;
+    let mv_top = mv_share.iter().copied().fold(0.0, f64::max);
+    if k > 1 && top_share >= ONE_CLASS_SHARE && mv_top < 0.9 {
+        warnings.push(format!(
+            "predicts `{}` for {:.1} % of the items with votes, where majority vote gives no class more than {:.1} %",
+            graph.end_label_name(top),
+            100.0 * top_share,
+            100.0 * mv_top
+        ));
+    }
+    Ok(warnings)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use ndarray::Array2;
+
+    use super::*;
+    use crate::label_matrix::LfInfo;
+    use crate::label_model::{ClassBalance, FitReport, Hierarchical, ProbLabels};
+    use crate::schema::TaskGraph;
+
+    /// A model that puts all mass on class 0.
+    struct Always0(FitReport, Arc<TaskGraph>);
+
+    impl FittedLabelModel for Always0 {
+        fn predict_proba(&self, matrix: &LabelMatrix) -> Result<ProbLabels, LabelModelError> {
+            let mut end = Array2::zeros((matrix.n_items(), 3));
+            end.column_mut(0).fill(1.0);
+            Ok(ProbLabels::new(self.1.clone(), end))
+        }
+        fn fit_report(&self) -> &FitReport {
+            &self.0
+        }
+    }
+
+    fn matrix() -> LabelMatrix {
+        let graph = Arc::new(TaskGraph::flat("t", ["a", "b", "c"]).unwrap());
+        let lfs = (0..3).map(|j| LfInfo { name: format!("lf{j}"), task: 0 }).collect();
+        let dense = ndarray::array![[0i16, 0, -1], [1, 1, -1], [2, -1, 2], [1, 1, 1], [0, -1, 0], [2, 2, 2]];
+        LabelMatrix::from_dense(graph, lfs, dense.view()).unwrap()
+    }
+
+    #[test]
+    fn a_collapsed_model_is_reported() {
+        let m = matrix();
+        let w = diagnose(&m, &Always0(FitReport::default(), m.graph_arc().clone())).unwrap();
+        assert_eq!(w.len(), 3, "{w:?}");
+        assert!(w[0].contains("class `b`") && w[1].contains("class `c`"), "{w:?}");
+        assert!(w[2].contains("predicts `a` for 100.0 %"), "{w:?}");
+    }
+
+    #[test]
+    fn a_sound_model_gets_no_warning() {
+        let m = matrix();
+        let fit = Hierarchical { class_balance: ClassBalance::Uniform, ..Hierarchical::default() }.fit(&m).unwrap();
+        assert!(diagnose(&m, &fit).unwrap().is_empty());
+        assert!(fit.fit_report().warnings.is_empty());
+    }
+}
