@@ -110,6 +110,9 @@ struct Summary {
     peak_rss_mb: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     test_accuracy: Option<f64>,
+    /// Accuracy on the training items, when their gold labels are known (`Y_train.npy`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    train_accuracy: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     lf_accuracy_mae: Option<f64>,
 }
@@ -124,6 +127,7 @@ fn peak_rss_mb() -> Option<f64> {
 
 struct Loaded {
     train: LabelMatrix,
+    y_train: Option<Vec<usize>>,
     valid_labels: Option<Vec<usize>>,
     test: Option<(LabelMatrix, Vec<usize>)>,
     true_accuracy: Option<Vec<f64>>,
@@ -136,10 +140,11 @@ fn load(dir: &Path) -> metal_runtime::Result<Loaded> {
             (Some(l), Some(y)) => Some((l, y)),
             _ => None,
         };
-        Ok(Loaded { train: p.train, valid_labels: None, test, true_accuracy: p.lf_accuracy })
+        Ok(Loaded { train: p.train, y_train: p.y_train, valid_labels: None, test, true_accuracy: p.lf_accuracy })
     } else {
         let d = wrench::Dataset::load(dir)?;
         Ok(Loaded {
+            y_train: Some(d.train.labels),
             train: d.train.matrix,
             valid_labels: Some(d.valid.labels),
             test: Some((d.test.matrix, d.test.labels)),
@@ -210,6 +215,13 @@ fn label_model(args: &LabelModelArgs) -> metal_runtime::Result<Summary> {
         }
         None => None,
     };
+    let train_accuracy = match &data.y_train {
+        Some(y) => {
+            let pred = model.predict(train, args.seed)?;
+            Some(pred.iter().zip(y).filter(|(p, g)| p == g).count() as f64 / y.len().max(1) as f64)
+        }
+        None => None,
+    };
     let lf_accuracy_mae = match (model.lf_accuracies(), &data.true_accuracy) {
         (Some(learned), Some(truth)) if learned.len() == truth.len() && !truth.is_empty() => {
             Some(learned.iter().zip(truth).map(|(a, b)| (a - b).abs()).sum::<f64>() / truth.len() as f64)
@@ -229,6 +241,7 @@ fn label_model(args: &LabelModelArgs) -> metal_runtime::Result<Summary> {
         fit_seconds,
         peak_rss_mb: peak_rss_mb(),
         test_accuracy,
+        train_accuracy,
         lf_accuracy_mae,
     })
 }

@@ -347,6 +347,12 @@ pub enum LabelModelError {
         /// The values given.
         got: Vec<f64>,
     },
+    /// Dev labels that do not fit their label matrix.
+    #[error("dev labels: {what}")]
+    DevLabels {
+        /// What is wrong.
+        what: String,
+    },
     /// Pretrained weights that a model embeds could not be read.
     #[error("{what}")]
     Weights {

@@ -15,11 +15,17 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use metal_runtime::io::synthetic::Problem;
-use metal_runtime::io::wrench;
+use metal_runtime::io::{npy, wrench};
 use metal_runtime::label_matrix::LabelMatrix;
 use metal_runtime::label_model::{
-    FittedLabelModel, Hierarchical, HyperHier, HyperLabelModel, LabelModel, LfModel, MajorityVote, MatrixCompletion,
+    DevLabels, FittedLabelModel, Hierarchical, HyperHier, HyperLabelModel, LabelModel, LfModel, MajorityVote,
+    MatrixCompletion, ModelSelection,
 };
+use rand::SeedableRng;
+use rand_xoshiro::Xoshiro256PlusPlus;
+
+/// Seed of the dev-label draws.
+const DEV_SEED: u64 = 0;
 use metal_runtime::Result;
 use serde::Serialize;
 
@@ -31,7 +37,12 @@ struct Set {
     /// `None`: score on the training items.
     test: Option<LabelMatrix>,
     gold: Vec<usize>,
+    /// Dev labels: votes and gold labels of labeled items outside the test items.
+    dev: Option<(LabelMatrix, Vec<usize>)>,
 }
+
+/// Dev labels per set: 50, as in the paper's protocol.
+const N_DEV: usize = 50;
 
 #[derive(Serialize)]
 struct Line<'a> {
@@ -71,16 +82,20 @@ fn load_sets(data: &Path, pipelines: &Path) -> Result<Vec<Set>> {
     for name in ["youtube", "sms", "trec", "imdb", "yelp", "commercial", "tennis"] {
         let p = Problem::load(data.join("wrench-suite").join(name))?;
         let gold = p.y_train.clone().unwrap_or_default();
-        sets.push(Set { name: name.into(), source: "wrench-suite", train: p.train, test: None, gold });
+        sets.push(Set { name: name.into(), source: "wrench-suite", train: p.train, test: None, gold, dev: None });
     }
     for name in ["youtube", "sms", "trec"] {
         let d = wrench::Dataset::load(data.join("wrench-splits").join(name))?;
+        let mut rng = Xoshiro256PlusPlus::seed_from_u64(DEV_SEED);
+        let rows = rand::seq::index::sample(&mut rng, d.valid.labels.len(), N_DEV.min(d.valid.labels.len())).into_vec();
+        let dev = (d.valid.matrix.select_items(&rows), rows.iter().map(|&i| d.valid.labels[i]).collect());
         sets.push(Set {
             name: name.into(),
             source: "wrench-split",
             train: d.train.matrix,
             test: Some(d.test.matrix),
             gold: d.test.labels,
+            dev: Some(dev),
         });
     }
     for name in ["news", "radiology", "trec"] {
@@ -89,9 +104,11 @@ fn load_sets(data: &Path, pipelines: &Path) -> Result<Vec<Set>> {
             eprintln!("bench-label-quality: no {}; run export-problems to include the pipelines", dir.display());
             continue;
         }
-        let p = Problem::load(dir)?;
+        let p = Problem::load(&dir)?;
         let (test, gold) = (p.test, p.y_test.unwrap_or_default());
-        sets.push(Set { name: name.into(), source: "pipeline", train: p.train, test, gold });
+        let l_dev = npy::read_label_matrix(dir.join("L_dev.npy"), p.train.graph_arc().clone(), p.train.lfs().to_vec())?;
+        let y_dev = npy::read_labels_1d(dir.join("Y_dev.npy"))?.into_iter().map(|y| y as usize).collect();
+        sets.push(Set { name: name.into(), source: "pipeline", train: p.train, test, gold, dev: Some((l_dev, y_dev)) });
     }
     for (name, dir) in [
         ("flat k=2", "flat_k2_m10_n10000"),
@@ -100,7 +117,7 @@ fn load_sets(data: &Path, pipelines: &Path) -> Result<Vec<Set>> {
     ] {
         let p = Problem::load(data.join("synthetic").join(dir))?;
         let (test, gold) = (p.test, p.y_test.unwrap_or_default());
-        sets.push(Set { name: name.into(), source: "generated", train: p.train, test, gold });
+        sets.push(Set { name: name.into(), source: "generated", train: p.train, test, gold, dev: None });
     }
     Ok(sets)
 }
@@ -131,6 +148,7 @@ fn run(data: &Path, pipelines: &Path) -> Result<()> {
             println!("{}", serde_json::to_string(&line).unwrap_or_default());
         }
     }
+    dev_labels(&sets)?;
     eprint!("{:<28}", "set");
     for m in MODELS {
         eprint!(" {m:>10}");
@@ -143,6 +161,71 @@ fn run(data: &Path, pipelines: &Path) -> Result<()> {
         }
         eprintln!();
     }
+    Ok(())
+}
+
+/// With 50 dev labels: the default model without them, with their class balance, and the model
+/// [`ModelSelection::defaults`] chooses with them. Suite sets draw the 50 labeled items from the
+/// matrix and are scored on the other items; the others use their own dev items.
+fn dev_labels(sets: &[Set]) -> Result<()> {
+    eprintln!("{:<28} {:>10} {:>10} {:>10}  chosen", "with 50 dev labels", "no dev", "dev bal.", "selected");
+    for set in sets.iter().filter(|s| s.source != "generated") {
+        let (dev_m, dev_y, on, gold) = match (&set.dev, &set.test) {
+            (Some((m, y)), Some(test)) => (m.clone(), y.clone(), test.clone(), set.gold.clone()),
+            _ => {
+                let n = set.train.n_items();
+                let mut rng = Xoshiro256PlusPlus::seed_from_u64(DEV_SEED);
+                let mut dev_rows = rand::seq::index::sample(&mut rng, n, N_DEV).into_vec();
+                dev_rows.sort_unstable();
+                let mut is_dev = vec![false; n];
+                dev_rows.iter().for_each(|&i| is_dev[i] = true);
+                let rest: Vec<usize> = (0..n).filter(|&i| !is_dev[i]).collect();
+                (
+                    set.train.select_items(&dev_rows),
+                    dev_rows.iter().map(|&i| set.gold[i]).collect(),
+                    set.train.select_items(&rest),
+                    rest.iter().map(|&i| set.gold[i]).collect(),
+                )
+            }
+        };
+        let dev = DevLabels::new(&dev_m, &dev_y)?;
+        let score = |m: &dyn FittedLabelModel| -> Result<f64> {
+            Ok(metal_examples::pipeline::accuracy(&m.predict(&on, 0)?, &gold))
+        };
+        let mut with_balance = HyperHier::default();
+        with_balance.generative.class_balance = dev.class_balance();
+        let start = Instant::now();
+        let selected = ModelSelection::defaults(&dev).fit(&set.train, &dev)?;
+        let select_seconds = start.elapsed().as_secs_f64();
+        let row = [
+            ("hyper-hier", score(&HyperHier::default().fit(&set.train)?)?, 0.0),
+            ("hyper-hier, dev class balance", score(&with_balance.fit(&set.train)?)?, 0.0),
+            ("selected on dev labels", score(&selected)?, select_seconds),
+        ];
+        for (model, accuracy, fit_seconds) in row {
+            let line = Line {
+                name: "label_quality_dev50",
+                set: &set.name,
+                source: set.source,
+                model,
+                n_train: set.train.n_items(),
+                m: set.train.n_lfs(),
+                k: set.train.graph().n_end_labels(),
+                accuracy,
+                fit_seconds,
+            };
+            println!("{}", serde_json::to_string(&line).unwrap_or_default());
+        }
+        eprintln!(
+            "{:<28} {:>10.1} {:>10.1} {:>10.1}  {}",
+            format!("{} ({})", set.name, set.source),
+            100.0 * row[0].1,
+            100.0 * row[1].1,
+            100.0 * row[2].1,
+            selected.name()
+        );
+    }
+    eprintln!();
     Ok(())
 }
 

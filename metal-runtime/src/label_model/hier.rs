@@ -27,7 +27,7 @@ use ndarray::Array2;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use super::{check_compatible, FitReport, FittedLabelModel, LabelModel, Patterns, ProbLabels};
+use super::{check_compatible, ClassBalance, FitReport, FittedLabelModel, LabelModel, Patterns, ProbLabels};
 use crate::error::LabelModelError;
 use crate::label_matrix::{LabelMatrix, LfInfo};
 use crate::schema::TaskGraph;
@@ -55,34 +55,6 @@ pub enum LfModel {
     ClassPropensity,
     /// A full class-conditional table `P(vote | y_t)` per LF (Dawid–Skene).
     ClassConditional,
-}
-
-/// The class balance (prior over end labels) of the extended model.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-pub enum ClassBalance {
-    /// Learned from the unlabeled data by EM.
-    #[default]
-    Learned,
-    /// Uniform over the end labels.
-    Uniform,
-    /// Given (e.g. estimated from dev labels with [`ClassBalance::from_labels`]); one positive
-    /// entry per end label, summing to 1.
-    Given(Vec<f64>),
-}
-
-impl ClassBalance {
-    /// The empirical class balance of gold end labels `labels` (out of `k`), with one pseudo-count
-    /// per class so that no class gets zero mass.
-    pub fn from_labels(labels: &[usize], k: usize) -> Self {
-        let mut counts = vec![1.0; k];
-        for &y in labels {
-            if y < k {
-                counts[y] += 1.0;
-            }
-        }
-        let total: f64 = counts.iter().sum();
-        ClassBalance::Given(counts.into_iter().map(|c| c / total).collect())
-    }
 }
 
 /// Configuration of the hierarchical generative label model.

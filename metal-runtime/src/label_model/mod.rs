@@ -36,21 +36,51 @@ mod mc;
 mod mv;
 mod patterns;
 mod probs;
+mod select;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::error::LabelModelError;
 use crate::label_matrix::{LabelMatrix, LfInfo};
 use crate::schema::TaskGraph;
 
 pub use diagnostics::diagnose;
-pub use hier::{ClassBalance, FittedHierarchical, Hierarchical, LfModel, ModelForm};
+pub use hier::{FittedHierarchical, Hierarchical, LfModel, ModelForm};
 pub use hyper::{FittedHyperLabelModel, HyperLabelModel};
 pub use hyper_hier::{FittedHyperHier, HyperHier};
 pub use mc::{FittedMatrixCompletion, MatrixCompletion, McStats, PrecInit};
 pub use mv::{FittedMajorityVote, MajorityVote};
 pub use patterns::Patterns;
 pub use probs::ProbLabels;
+pub use select::{AnyLabelModel, DevLabels, ModelSelection, Selected};
+
+/// The class balance (prior over end labels) of the trained label models.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub enum ClassBalance {
+    /// Learned from the unlabeled data by EM.
+    #[default]
+    Learned,
+    /// Uniform over the end labels.
+    Uniform,
+    /// Given (e.g. estimated from dev labels with [`ClassBalance::from_labels`]); one positive
+    /// entry per end label, summing to 1.
+    Given(Vec<f64>),
+}
+
+impl ClassBalance {
+    /// The empirical class balance of gold end labels `labels` (out of `k`), with one pseudo-count
+    /// per class so that no class gets zero mass.
+    pub fn from_labels(labels: &[usize], k: usize) -> Self {
+        let mut counts = vec![1.0; k];
+        for &y in labels {
+            if y < k {
+                counts[y] += 1.0;
+            }
+        }
+        let total: f64 = counts.iter().sum();
+        ClassBalance::Given(counts.into_iter().map(|c| c / total).collect())
+    }
+}
 
 /// A label model configuration that can be fit to a label matrix.
 pub trait LabelModel {
