@@ -14,12 +14,12 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use clap::{Parser, Subcommand, ValueEnum};
-use metal_runtime::error::LabelModelError;
+use metal_runtime::error::{IoError, LabelModelError};
 use metal_runtime::io::{npy, synthetic::Problem, wrench};
 use metal_runtime::label_matrix::LabelMatrix;
 use metal_runtime::label_model::{
-    ClassBalance, FittedLabelModel, Hierarchical, HyperHier, HyperLabelModel, LabelModel, LfModel, MajorityVote,
-    MatrixCompletion,
+    ClassBalance, DevLabels, FittedLabelModel, Hierarchical, HyperHier, HyperLabelModel, LabelModel, LfModel,
+    MajorityVote, MatrixCompletion, ModelSelection,
 };
 use serde::Serialize;
 
@@ -87,19 +87,25 @@ struct LabelModelArgs {
     #[arg(long)]
     out: Option<PathBuf>,
     /// Class balance of the trained models: learned from the data, uniform, or estimated from the
-    /// gold labels of the validation split (WRENCH folders only).
+    /// dev labels (`L_dev.npy`/`Y_dev.npy`, or a WRENCH folder's validation split).
     #[arg(long, value_enum, default_value = "learned")]
     class_balance: BalanceArg,
     /// Most epochs of the trained models.
     #[arg(long)]
     epochs: Option<usize>,
+    /// Use the problem's dev labels (`L_dev.npy` and `Y_dev.npy`, or a WRENCH folder's
+    /// validation split): fit the default candidates and keep the one most accurate on them
+    /// (`--model` is then ignored).
+    #[arg(long)]
+    dev: bool,
 }
 
 /// The JSON line printed after a fit.
 #[derive(Serialize)]
 struct Summary {
     name: &'static str,
-    model: ModelKind,
+    /// The `--model` name, or `dev-selection` with `--dev`.
+    model: String,
     problem: String,
     n_train: usize,
     m: usize,
@@ -110,6 +116,11 @@ struct Summary {
     peak_rss_mb: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     test_accuracy: Option<f64>,
+    /// With `--dev`: the model kept, and each candidate's accuracy on the dev labels.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    selected: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    dev_accuracies: Option<Vec<(String, f64)>>,
     /// Accuracy on the training items, when their gold labels are known (`Y_train.npy`).
     #[serde(skip_serializing_if = "Option::is_none")]
     train_accuracy: Option<f64>,
@@ -128,7 +139,8 @@ fn peak_rss_mb() -> Option<f64> {
 struct Loaded {
     train: LabelMatrix,
     y_train: Option<Vec<usize>>,
-    valid_labels: Option<Vec<usize>>,
+    /// Dev items' votes and gold end labels.
+    dev: Option<(LabelMatrix, Vec<usize>)>,
     test: Option<(LabelMatrix, Vec<usize>)>,
     true_accuracy: Option<Vec<f64>>,
 }
@@ -140,13 +152,57 @@ fn load(dir: &Path) -> metal_runtime::Result<Loaded> {
             (Some(l), Some(y)) => Some((l, y)),
             _ => None,
         };
-        Ok(Loaded { train: p.train, y_train: p.y_train, valid_labels: None, test, true_accuracy: p.lf_accuracy })
+        let (l_dev, y_dev) = (dir.join("L_dev.npy"), dir.join("Y_dev.npy"));
+        let dev = match (l_dev.exists(), y_dev.exists()) {
+            (true, true) => {
+                let m = npy::read_label_matrix(&l_dev, p.train.graph_arc().clone(), p.train.lfs().to_vec())?;
+                let k = p.train.graph().n_end_labels();
+                let mut labels = Vec::with_capacity(m.n_items());
+                for (item, y) in npy::read_labels_1d(&y_dev)?.into_iter().enumerate() {
+                    match usize::try_from(y) {
+                        Ok(y) if y < k => labels.push(y),
+                        _ => {
+                            return Err(IoError::GoldLabelOutOfRange {
+                                path: y_dev,
+                                line: None,
+                                item,
+                                label: y,
+                                n_labels: k,
+                            }
+                            .into())
+                        }
+                    }
+                }
+                if labels.len() != m.n_items() {
+                    return Err(IoError::CountMismatch {
+                        path: y_dev,
+                        line: None,
+                        what: "gold labels (one per row of L_dev.npy)".into(),
+                        expected: m.n_items(),
+                        found: labels.len(),
+                    }
+                    .into());
+                }
+                Some((m, labels))
+            }
+            (false, false) => None,
+            _ => {
+                let path = if l_dev.exists() { y_dev } else { l_dev };
+                return Err(IoError::Malformed {
+                    path,
+                    line: None,
+                    message: "dev labels need both `L_dev.npy` and `Y_dev.npy`; this one is missing".into(),
+                }
+                .into());
+            }
+        };
+        Ok(Loaded { train: p.train, y_train: p.y_train, dev, test, true_accuracy: p.lf_accuracy })
     } else {
         let d = wrench::Dataset::load(dir)?;
         Ok(Loaded {
             y_train: Some(d.train.labels),
             train: d.train.matrix,
-            valid_labels: Some(d.valid.labels),
+            dev: (!d.valid.is_empty()).then_some((d.valid.matrix, d.valid.labels)),
             test: Some((d.test.matrix, d.test.labels)),
             true_accuracy: None,
         })
@@ -171,16 +227,9 @@ fn label_model(args: &LabelModelArgs) -> metal_runtime::Result<Summary> {
     let balance = match args.class_balance {
         BalanceArg::Learned => ClassBalance::Learned,
         BalanceArg::Uniform => ClassBalance::Uniform,
-        BalanceArg::Valid => match &data.valid_labels {
-            Some(y) => ClassBalance::from_labels(y, train.graph().n_end_labels()),
-            None => {
-                return Err(LabelModelError::InvalidConfig {
-                    name: "class_balance",
-                    value: "valid".into(),
-                    expected: "a problem folder with a validation split (WRENCH)",
-                }
-                .into())
-            }
+        BalanceArg::Valid => match &data.dev {
+            Some((_, y)) => ClassBalance::from_labels(y, train.graph().n_end_labels()),
+            None => return Err(no_dev("class_balance", "valid")),
         },
     };
     hier.class_balance = balance.clone();
@@ -188,17 +237,16 @@ fn label_model(args: &LabelModelArgs) -> metal_runtime::Result<Summary> {
     paper.class_balance = balance.clone();
     mc.class_balance = balance;
     let start = Instant::now();
-    let model: Box<dyn FittedLabelModel> = match args.model {
-        ModelKind::Mv => Box::new(MajorityVote.fit(train)?),
-        ModelKind::Hier => Box::new(hier.fit(train)?),
-        ModelKind::HierSym => Box::new(Hierarchical { lf_model: LfModel::Symmetric, ..hier.clone() }.fit(train)?),
-        ModelKind::HierCc => Box::new(Hierarchical { lf_model: LfModel::ClassConditional, ..hier.clone() }.fit(train)?),
-        ModelKind::HierPaper => Box::new(paper.fit(train)?),
-        ModelKind::SoftMv => Box::new(hier.soft_mv(train)?),
-        ModelKind::Mc => Box::new(mc.fit(train)?),
-        ModelKind::McSnorkel => Box::new(mc_snorkel.fit(train)?),
-        ModelKind::Hyper => Box::new(HyperLabelModel::default().fit(train)?),
-        ModelKind::HyperHier => Box::new(hyper_hier.fit(train)?),
+    let mut selection = None;
+    let model: Box<dyn FittedLabelModel> = match (args.dev, args.model) {
+        (true, _) => {
+            let Some((l_dev, y_dev)) = &data.dev else { return Err(no_dev("dev", "true")) };
+            let dev = DevLabels::new(l_dev, y_dev)?;
+            let selected = ModelSelection::defaults(&dev).fit(train, &dev)?;
+            selection = Some((selected.name().to_owned(), selected.dev_accuracies().to_vec()));
+            Box::new(selected)
+        }
+        (false, kind) => fit_one(kind, train, &hier, &paper, &mc, &mc_snorkel, &hyper_hier)?,
     };
     let fit_seconds = start.elapsed().as_secs_f64();
     for w in &model.fit_report().warnings {
@@ -231,7 +279,11 @@ fn label_model(args: &LabelModelArgs) -> metal_runtime::Result<Summary> {
     let report = model.fit_report();
     Ok(Summary {
         name: "label_model",
-        model: args.model,
+        model: if args.dev {
+            "dev-selection".to_owned()
+        } else {
+            args.model.to_possible_value().map(|v| v.get_name().to_owned()).unwrap_or_default()
+        },
         problem: args.problem.display().to_string(),
         n_train: train.n_items(),
         m: train.n_lfs(),
@@ -241,9 +293,45 @@ fn label_model(args: &LabelModelArgs) -> metal_runtime::Result<Summary> {
         fit_seconds,
         peak_rss_mb: peak_rss_mb(),
         test_accuracy,
+        selected: selection.as_ref().map(|(name, _)| name.clone()),
+        dev_accuracies: selection.map(|(_, acc)| acc),
         train_accuracy,
         lf_accuracy_mae,
     })
+}
+
+/// Fits one model of the command line.
+fn fit_one(
+    kind: ModelKind,
+    train: &LabelMatrix,
+    hier: &Hierarchical,
+    paper: &Hierarchical,
+    mc: &MatrixCompletion,
+    mc_snorkel: &MatrixCompletion,
+    hyper_hier: &HyperHier,
+) -> metal_runtime::Result<Box<dyn FittedLabelModel>> {
+    Ok(match kind {
+        ModelKind::Mv => Box::new(MajorityVote.fit(train)?),
+        ModelKind::Hier => Box::new(hier.fit(train)?),
+        ModelKind::HierSym => Box::new(Hierarchical { lf_model: LfModel::Symmetric, ..hier.clone() }.fit(train)?),
+        ModelKind::HierCc => Box::new(Hierarchical { lf_model: LfModel::ClassConditional, ..hier.clone() }.fit(train)?),
+        ModelKind::HierPaper => Box::new(paper.fit(train)?),
+        ModelKind::SoftMv => Box::new(hier.soft_mv(train)?),
+        ModelKind::Mc => Box::new(mc.fit(train)?),
+        ModelKind::McSnorkel => Box::new(mc_snorkel.fit(train)?),
+        ModelKind::Hyper => Box::new(HyperLabelModel::default().fit(train)?),
+        ModelKind::HyperHier => Box::new(hyper_hier.fit(train)?),
+    })
+}
+
+/// The error for a dev-label option on a folder without dev labels.
+fn no_dev(name: &'static str, value: &str) -> metal_runtime::Error {
+    LabelModelError::InvalidConfig {
+        name,
+        value: value.into(),
+        expected: "a problem folder with dev labels (L_dev.npy and Y_dev.npy, or a WRENCH valid.jsonl)",
+    }
+    .into()
 }
 
 fn main() -> ExitCode {

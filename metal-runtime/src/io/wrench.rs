@@ -70,7 +70,9 @@ pub struct Dataset {
 }
 
 impl Dataset {
-    /// Loads a dataset folder: the classes from `source_label.json` and the three splits.
+    /// Loads a dataset folder: the classes from `source_label.json` and the three splits. A
+    /// folder without `train.jsonl` (some WRENCH distributions ship only `valid.jsonl` and
+    /// `test.jsonl` for a set) uses `valid.jsonl` as its training split too.
     ///
     /// # Errors
     /// An [`IoError`] naming the file (and line): see [`load_split`]; also class indices in
@@ -79,7 +81,13 @@ impl Dataset {
     pub fn load(dir: impl AsRef<Path>) -> Result<Dataset, IoError> {
         let dir = dir.as_ref();
         let graph = Arc::new(read_classes(&dir.join(CLASSES_FILE))?);
-        let train = load_split(dir.join("train.jsonl"), graph.clone())?;
+        let train_path = dir.join("train.jsonl");
+        let valid_path = dir.join("valid.jsonl");
+        let train = if !train_path.exists() && valid_path.exists() {
+            load_split(&valid_path, graph.clone())?
+        } else {
+            load_split(&train_path, graph.clone())?
+        };
         let load_like_train = |name: &str| {
             let path = dir.join(name);
             let split = load_split(&path, graph.clone())?;

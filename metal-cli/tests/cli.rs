@@ -1,0 +1,74 @@
+//! `metal label-model` end to end on the real LF sets under `metal-runtime/tests/data`.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn data(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../metal-runtime/tests/data").join(name)
+}
+
+fn metal(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_metal")).args(args).output().expect("the metal binary runs")
+}
+
+fn json(out: &Output) -> serde_json::Value {
+    assert!(out.status.success(), "stderr: {}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).expect("one JSON line")
+}
+
+#[test]
+fn the_default_model_is_hyper_hier() {
+    let dir = data("wrench-suite/youtube");
+    let v = json(&metal(&["label-model", "--problem", dir.to_str().unwrap()]));
+    assert_eq!(v["model"], "hyper-hier");
+    assert!(v["train_accuracy"].as_f64().unwrap() > 0.852, "{v}");
+}
+
+#[test]
+fn dev_labels_choose_a_model() {
+    let dir = data("wrench-splits/youtube");
+    let v = json(&metal(&["label-model", "--problem", dir.to_str().unwrap(), "--dev"]));
+    assert_eq!(v["model"], "dev-selection");
+    let accs = v["dev_accuracies"].as_array().unwrap();
+    assert_eq!(accs.len(), 5);
+    let best = accs.iter().map(|a| a[1].as_f64().unwrap()).fold(0.0, f64::max);
+    let chosen = accs.iter().find(|a| a[0] == v["selected"]).unwrap();
+    assert_eq!(chosen[1].as_f64().unwrap(), best);
+}
+
+#[test]
+fn dev_options_need_dev_labels() {
+    let dir = data("wrench-suite/youtube");
+    for args in [vec!["--dev"], vec!["--class-balance", "valid"]] {
+        let mut all = vec!["label-model", "--problem", dir.to_str().unwrap()];
+        all.extend(args);
+        let out = metal(&all);
+        assert!(!out.status.success());
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("dev labels (L_dev.npy and Y_dev.npy"), "{err}");
+    }
+}
+
+/// The symmetric model collapses on youtube (every item ham): the fit's warnings reach stderr.
+#[test]
+fn collapse_warnings_are_printed() {
+    let dir = data("wrench-suite/youtube");
+    let out = metal(&["label-model", "--problem", dir.to_str().unwrap(), "--model", "hier-sym"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(err.contains("warning: class `spam`") || err.contains("warning: class `1`"), "{err}");
+    assert!(err.contains("warning: predicts"), "{err}");
+}
+
+/// A WRENCH folder without `train.jsonl` is fit on `valid.jsonl`.
+#[test]
+fn wrench_folder_without_train_split_fits_on_valid() {
+    let src = data("wrench-splits/youtube");
+    let dir = tempfile::tempdir().unwrap();
+    for f in ["valid.jsonl", "test.jsonl", "source_label.json"] {
+        std::fs::copy(src.join(f), dir.path().join(f)).unwrap();
+    }
+    let v = json(&metal(&["label-model", "--problem", dir.path().to_str().unwrap()]));
+    assert_eq!(v["n_train"], 120);
+    assert!(v["test_accuracy"].as_f64().unwrap() > 0.8, "{v}");
+}
