@@ -28,13 +28,20 @@ gen() {
 
 target/release/bench-apply
 
+# Label quality on real LF votes: every model on the WRENCH suite and splits, the pipelines'
+# matrices (exported once under target/bench-problems/pipelines) and generated problems.
+if [ ! -f target/bench-problems/pipelines/trec/schema.json ]; then
+  target/release/export-problems target/bench-problems/pipelines >&2
+fi
+target/release/bench-label-quality
+
 for n in 10000 100000 1000000; do
   for spec in "flat_k4_m100 --shape flat --k 4 --lfs-per-task 100" "tree_4-3333_l5 --shape tree --spec 4:3,3,3,3 --lfs-per-task 5"; do
     set -- $spec
     name="${1}_n${n}"
     shift
     gen "$name" "$n" "$@" || continue
-    for model in mv mc hier hier-paper; do
+    for model in mv hyper-hier hyper mc hier hier-paper; do
       target/release/metal label-model --problem "$problems/$name" --model "$model" --seed 0
     done
   done
@@ -48,6 +55,11 @@ else
   echo "bench: target/release/bench-end-model is not built (make build); skipping the end model" >&2
 fi
 peers="$cache/peers-venv/bin/python3"
+if [ -x "$peers" ] && "$peers" -c 'import snorkel, hyperlm' 2>/dev/null; then
+  "$peers" bench/label_quality_reference.py
+else
+  echo "bench: no snorkel and hyperlm in $cache/peers-venv; skipping the label-quality references" >&2
+fi
 if [ -x "$peers" ] && "$peers" -c 'import importlib.util, sys; sys.exit(importlib.util.find_spec("metal") is None)' 2>/dev/null; then
   "$peers" bench/end_model_reference.py
 else

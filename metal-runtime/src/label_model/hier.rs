@@ -27,6 +27,7 @@ use ndarray::Array2;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
+use super::core::{log_sum_exp, Adam};
 use super::{check_compatible, ClassBalance, FitReport, FittedLabelModel, LabelModel, Patterns, ProbLabels};
 use crate::error::LabelModelError;
 use crate::label_matrix::{LabelMatrix, LfInfo};
@@ -416,14 +417,6 @@ fn paper_log_prior(tab: &Tables, theta_lab: &[f64], theta_acc: &[f64]) -> (Vec<f
         .collect();
     let lse = log_sum_exp(&w);
     (w.iter().map(|x| x - lse).collect(), lse)
-}
-
-fn log_sum_exp(x: &[f64]) -> f64 {
-    let max = x.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-    if !max.is_finite() {
-        return max;
-    }
-    max + x.iter().map(|v| (v - max).exp()).sum::<f64>().ln()
 }
 
 /// Sufficient statistics of one E-step, summed over items (mergeable across shards).
@@ -993,8 +986,7 @@ impl Hierarchical {
             .collect();
         let mut x: Vec<f64> = theta_lab0.iter().chain(&theta_acc0).copied().collect();
         let x0 = x.clone();
-        let (mut m1, mut m2) = (vec![0.0; 2 * m], vec![0.0; 2 * m]);
-        let (b1, b2, eps) = (0.9f64, 0.999f64, 1e-8);
+        let mut adam = Adam::new(self.lr, 2 * m);
         let mut loss = Vec::new();
         let mut converged = false;
         for epoch in 0..self.n_epochs {
@@ -1011,13 +1003,9 @@ impl Hierarchical {
                 converged = true;
                 break;
             }
-            let t = epoch as i32 + 1;
-            for i in 0..2 * m {
-                m1[i] = b1 * m1[i] + (1.0 - b1) * grad[i];
-                m2[i] = b2 * m2[i] + (1.0 - b2) * grad[i] * grad[i];
-                let mh = m1[i] / (1.0 - b1.powi(t));
-                let vh = m2[i] / (1.0 - b2.powi(t));
-                x[i] -= self.lr * mh / (vh.sqrt() + eps);
+            adam.tick();
+            for (i, (xi, gi)) in x.iter_mut().zip(&grad).enumerate() {
+                *xi = adam.step(i, *xi, *gi);
             }
         }
         Ok((Params::Paper { theta_lab: x[..m].to_vec(), theta_acc: x[m..].to_vec() }, loss, converged))

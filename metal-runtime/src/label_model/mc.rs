@@ -34,6 +34,7 @@ use ndarray::{Array2, Axis};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
+use super::core::{softmax, Adam};
 use super::{check_compatible, ClassBalance, FitReport, FittedLabelModel, LabelModel, ProbLabels};
 use crate::error::LabelModelError;
 use crate::label_matrix::{LabelMatrix, LfInfo};
@@ -647,49 +648,11 @@ impl MatrixCompletion {
     }
 }
 
-/// Adam (β₁ = 0.9, β₂ = 0.999, ε = 1e-8) over a flat parameter vector.
-struct Adam {
-    lr: f64,
-    t: i32,
-    m1: Vec<f64>,
-    m2: Vec<f64>,
-}
-
-impl Adam {
-    const B1: f64 = 0.9;
-    const B2: f64 = 0.999;
-
-    fn new(lr: f64, n: usize) -> Self {
-        Adam { lr, t: 0, m1: vec![0.0; n], m2: vec![0.0; n] }
-    }
-
-    /// Starts a step.
-    fn tick(&mut self) {
-        self.t += 1;
-    }
-
-    /// The new value of parameter `i` at `x` with gradient `g`.
-    fn step(&mut self, i: usize, x: f64, g: f64) -> f64 {
-        self.m1[i] = Self::B1 * self.m1[i] + (1.0 - Self::B1) * g;
-        self.m2[i] = Self::B2 * self.m2[i] + (1.0 - Self::B2) * g * g;
-        let mh = self.m1[i] / (1.0 - Self::B1.powi(self.t));
-        let vh = self.m2[i] / (1.0 - Self::B2.powi(self.t));
-        x - self.lr * mh / (vh.sqrt() + 1e-8)
-    }
-}
-
 /// `∂/∂θ` of a function of `p = softmax(θ)`, from its gradient in `p`:
 /// `p_z (g_z − Σ_y p_y g_y)`.
 fn theta_grad(p: &[f64], grad_p: &[f64]) -> Vec<f64> {
     let mean: f64 = p.iter().zip(grad_p).map(|(a, b)| a * b).sum();
     p.iter().zip(grad_p).map(|(pz, gz)| pz * (gz - mean)).collect()
-}
-
-fn softmax(x: &[f64]) -> Vec<f64> {
-    let max = x.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-    let e: Vec<f64> = x.iter().map(|v| (v - max).exp()).collect();
-    let z: f64 = e.iter().sum();
-    e.into_iter().map(|v| v / z).collect()
 }
 
 impl LabelModel for MatrixCompletion {

@@ -28,6 +28,7 @@
 //! # Ok(()) }
 //! ```
 
+mod core;
 mod diagnostics;
 mod hier;
 mod hyper;
