@@ -36,14 +36,18 @@ pub fn diagnose(matrix: &LabelMatrix, model: &dyn FittedLabelModel) -> Result<Ve
     }
     let graph = matrix.graph();
     let k = graph.n_end_labels();
-    let sub = matrix.select_items(&covered);
     let share = |p: &super::ProbLabels| -> Vec<f64> {
         let end = p.end_labels();
-        (0..k).map(|c| end.column(c).sum() / covered.len() as f64).collect()
+        let mut sum = vec![0.0; k];
+        for &i in &covered {
+            sum.iter_mut().zip(end.row(i)).for_each(|(s, q)| *s += q);
+        }
+        sum.into_iter().map(|s| s / covered.len() as f64).collect()
     };
-    let mv = MajorityVote.fit(&sub)?.predict_proba(&sub)?;
+    let mv = MajorityVote.fit(matrix)?.predict_proba(matrix)?;
     let mv_share = share(&mv);
-    let probs = model.predict_proba(&sub)?;
+    drop(mv);
+    let probs = model.predict_proba(matrix)?;
     let model_share = share(&probs);
     let prior = model.class_prior();
     let mut warnings = Vec::new();
@@ -74,7 +78,7 @@ pub fn diagnose(matrix: &LabelMatrix, model: &dyn FittedLabelModel) -> Result<Ve
     }
     let pred = probs.argmax(0);
     let mut counts = vec![0usize; k];
-    pred.iter().for_each(|&y| counts[y] += 1);
+    covered.iter().for_each(|&i| counts[pred[i]] += 1);
     let (top, &n_top) = counts.iter().enumerate().max_by_key(|(_, &n)| n).unwrap_or((0, &0));
     let top_share = n_top as f64 / covered.len() as f64;
     let mv_top = mv_share.iter().copied().fold(0.0, f64::max);

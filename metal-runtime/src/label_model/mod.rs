@@ -5,6 +5,13 @@
 //! (`fit`) and the fitted model implementing [`FittedLabelModel`] (`predict_proba`, `predict`), so
 //! an unfitted model cannot predict.
 //!
+//! - [`HyperHier`], **the default**: the hierarchical generative model with its parameters
+//!   estimated from the Hyper Label Model's probabilities. On the real LF sets of the WRENCH
+//!   suite, the WRENCH splits and the three pipelines it is never below majority vote by more
+//!   than half a point, where each of the other models is far below it on some set (the README's
+//!   "Label models" table; `make bench` prints it).
+//! - [`HyperLabelModel`]: the pretrained graph network of Wu et al. (ICLR 2023), no fitting,
+//!   extended to hierarchies through the feasible set.
 //! - [`MajorityVote`]: hierarchical majority vote ("Hard MV"), flat majority vote on one task.
 //! - [`Hierarchical`]: the generative model of the paper (§3), fit by maximum marginal likelihood
 //!   with exact inference over the feasible set, in the paper's exact form or extended with a
@@ -12,9 +19,14 @@
 //! - [`MatrixCompletion`]: the matrix-completion model of snorkel-metal's and snorkel's
 //!   `LabelModel` (Ratner et al., AAAI 2019), fit on the mergeable co-vote statistic [`McStats`].
 //!
+//! With dev labels ([`DevLabels`]), [`ModelSelection`] fits several candidates and keeps the one
+//! most accurate on them; [`ClassBalance`] can also come from them. [`diagnose`] (run by every
+//! trained model's fit, into [`FitReport::warnings`]) flags a class that has collapsed or a model
+//! that predicts one class for everything.
+//!
 //! ```
 //! use std::sync::Arc;
-//! use metal_runtime::label_model::{FittedLabelModel, Hierarchical, LabelModel};
+//! use metal_runtime::label_model::{FittedLabelModel, HyperHier, LabelModel};
 //! use metal_runtime::prelude::*;
 //!
 //! # fn main() -> metal_runtime::Result<()> {
@@ -22,7 +34,10 @@
 //! let lfs = (0..3).map(|j| LfInfo { name: format!("lf{j}"), task: 0 }).collect();
 //! let dense = ndarray::array![[1i16, 1, -1], [0, 0, 1], [1, -1, 1], [0, 0, 0]];
 //! let matrix = LabelMatrix::from_dense(graph, lfs, dense.view())?;
-//! let model = Hierarchical::default().fit(&matrix)?;
+//! let model = HyperHier::default().fit(&matrix)?;
+//! for warning in &model.fit_report().warnings {
+//!     eprintln!("warning: {warning}");
+//! }
 //! let probs = model.predict_proba(&matrix)?;
 //! assert!(probs.end_labels()[[0, 1]] > 0.5);
 //! # Ok(()) }
