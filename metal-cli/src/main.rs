@@ -138,6 +138,8 @@ fn peak_rss_mb() -> Option<f64> {
 
 struct Loaded {
     train: LabelMatrix,
+    /// `schema.json`'s end-label numbering, when it is not the graph's.
+    end_label_order: Option<Vec<usize>>,
     y_train: Option<Vec<usize>>,
     /// Dev items' votes and gold end labels.
     dev: Option<(LabelMatrix, Vec<usize>)>,
@@ -196,11 +198,19 @@ fn load(dir: &Path) -> metal_runtime::Result<Loaded> {
                 .into());
             }
         };
-        Ok(Loaded { train: p.train, y_train: p.y_train, dev, test, true_accuracy: p.lf_accuracy })
+        Ok(Loaded {
+            train: p.train,
+            end_label_order: p.end_label_order,
+            y_train: p.y_train,
+            dev,
+            test,
+            true_accuracy: p.lf_accuracy,
+        })
     } else {
         let d = wrench::Dataset::load(dir)?;
         Ok(Loaded {
             y_train: Some(d.train.labels),
+            end_label_order: None,
             train: d.train.matrix,
             dev: (!d.valid.is_empty()).then_some((d.valid.matrix, d.valid.labels)),
             test: Some((d.test.matrix, d.test.labels)),
@@ -254,7 +264,12 @@ fn label_model(args: &LabelModelArgs) -> metal_runtime::Result<Summary> {
     }
     if let Some(out) = &args.out {
         let probs = model.predict_proba(train)?;
-        npy::write_probs(out, probs.end_labels())?;
+        let mut end = probs.into_end_labels();
+        if let Some(order) = &data.end_label_order {
+            // Columns in schema.json's numbering.
+            end = end.select(ndarray::Axis(1), order);
+        }
+        npy::write_probs(out, end.view())?;
     }
     let test_accuracy = match &data.test {
         Some((l, y)) => {

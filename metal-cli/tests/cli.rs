@@ -72,3 +72,35 @@ fn wrench_folder_without_train_split_fits_on_valid() {
     assert_eq!(v["n_train"], 120);
     assert!(v["test_accuracy"].as_f64().unwrap() > 0.8, "{v}");
 }
+
+/// A schema whose end labels are numbered its own way gets its probabilities in that numbering.
+#[test]
+fn probabilities_follow_the_schemas_end_label_numbering() {
+    use metal_runtime::io::npy;
+    let src = data("synthetic/tree");
+    let dir = tempfile::tempdir().unwrap();
+    for entry in std::fs::read_dir(&src).unwrap() {
+        let entry = entry.unwrap();
+        std::fs::copy(entry.path(), dir.path().join(entry.file_name())).unwrap();
+    }
+    let schema_path = dir.path().join("schema.json");
+    let mut schema: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&schema_path).unwrap()).unwrap();
+    schema["end_labels"][0]["index"] = 2.into();
+    schema["end_labels"][2]["index"] = 0.into();
+    std::fs::write(&schema_path, schema.to_string()).unwrap();
+    // The gold labels in the file's numbering.
+    let swap = |y: usize| [2, 1, 0].get(y).copied().unwrap_or(y);
+    for name in ["Y_train.npy", "Y_test.npy"] {
+        let y: Vec<usize> = npy::read_labels_1d(src.join(name)).unwrap().iter().map(|&y| swap(y as usize)).collect();
+        npy::write_labels_1d(dir.path().join(name), &y).unwrap();
+    }
+    let (a, b) = (dir.path().join("a.npy"), dir.path().join("b.npy"));
+    let original = json(&metal(&["label-model", "--problem", src.to_str().unwrap(), "--out", a.to_str().unwrap()]));
+    let renumbered =
+        json(&metal(&["label-model", "--problem", dir.path().to_str().unwrap(), "--out", b.to_str().unwrap()]));
+    assert_eq!(original["test_accuracy"], renumbered["test_accuracy"]);
+    let (pa, pb) = (npy::read_probs(&a).unwrap(), npy::read_probs(&b).unwrap());
+    for (c_file, c_graph) in [(0, 2), (1, 1), (2, 0), (5, 5)] {
+        assert_eq!(pb.column(c_file), pa.column(c_graph));
+    }
+}

@@ -479,15 +479,58 @@ fn schema_not_a_tree_is_a_schema_error() {
     assert_names(&load_err(&dir), &dir.path().join("schema.json"), "task `t3` is on a cycle of parent references");
 }
 
+/// `end_labels` may list the end labels in any order and number them its own way: each entry is
+/// matched to the graph's end label by its path, and the gold-label files use the entry's index.
 #[test]
-fn end_labels_in_another_order_are_an_error() {
+fn end_labels_in_any_order_and_numbering() {
+    let original = Problem::load(data("synthetic/tree")).unwrap();
+    assert_eq!(original.end_label_order, None);
+    // Listed in another order, same numbering: the same problem.
+    let dir = edited_problem("synthetic/tree", |s| s["end_labels"].as_array_mut().unwrap().swap(0, 2));
+    let p = Problem::load(dir.path()).unwrap();
+    assert_eq!((p.end_label_order, p.y_test), (None, original.y_test.clone()));
+    // Renumbered: the file's index 0 is the graph's end label 2 and the other way round; the gold
+    // labels written with the file's numbering come back in the graph's.
     let dir = edited_problem("synthetic/tree", |s| {
-        s["end_labels"].as_array_mut().unwrap().swap(0, 2);
+        let ends = s["end_labels"].as_array_mut().unwrap();
+        ends[0]["index"] = 2.into();
+        ends[2]["index"] = 0.into();
     });
+    let swap = |y: usize| match y {
+        0 => 2,
+        2 => 0,
+        y => y,
+    };
+    let file_labels: Vec<usize> = original.y_test.as_ref().unwrap().iter().map(|&y| swap(y)).collect();
+    npy::write_labels_1d(dir.path().join("Y_test.npy"), &file_labels).unwrap();
+    let y_train: Vec<usize> = original.y_train.as_ref().unwrap().iter().map(|&y| swap(y)).collect();
+    npy::write_labels_1d(dir.path().join("Y_train.npy"), &y_train).unwrap();
+    let p = Problem::load(dir.path()).unwrap();
+    let mut order: Vec<usize> = (0..8).collect();
+    order.swap(0, 2);
+    assert_eq!(p.end_label_order, Some(order));
+    assert_eq!(p.y_test, original.y_test);
+    assert_eq!(p.y_train, original.y_train);
+}
+
+#[test]
+fn end_labels_that_are_not_the_graphs_are_errors() {
+    let dir = edited_problem("synthetic/tree", |s| s["end_labels"][1]["index"] = 0.into());
     let err = load_err(&dir);
     assert!(matches!(err, IoError::Schema { .. }), "{err:?}");
-    assert_names(&err, &dir.path().join("schema.json"), "entry 0 of `end_labels` (index 2, task 3, value 0");
-    assert!(err.to_string().contains("is not end label 0 of the task graph, which is task 2 value 0"), "{err}");
+    assert_names(&err, &dir.path().join("schema.json"), "entry 1 of `end_labels` has index 0: indices must be 0..8");
+    let dir = edited_problem("synthetic/tree", |s| {
+        let path = s["end_labels"][0]["path"].as_array_mut().unwrap();
+        path.pop();
+    });
+    let err = load_err(&dir);
+    assert_names(&err, &dir.path().join("schema.json"), "entry 0 of `end_labels` (index 0, task 2, value 0");
+    assert!(err.to_string().contains("is not an end label of the task graph"), "{err}");
+    let dir = edited_problem("synthetic/tree", |s| {
+        let copy = s["end_labels"][0]["path"].clone();
+        s["end_labels"][1]["path"] = copy;
+    });
+    assert!(load_err(&dir).to_string().contains("entry 1 of `end_labels`"), "{}", load_err(&dir));
 }
 
 #[test]

@@ -9,9 +9,11 @@
 //! | `Y_train.npy`, `Y_test.npy` | gold end labels `0..K` |
 //! | `Ytask_train.npy`, `Ytask_test.npy` | gold task labels, n × T, `-1` where a task is off the gold path |
 //!
-//! Tasks are numbered breadth-first with the root first, and the end labels are enumerated
-//! leaf-task-major in task order, which is the feasible-set order of [`TaskGraph`]; the loader
-//! checks that `end_labels` agrees. Only `schema.json` and `L_train.npy` are required.
+//! Tasks are numbered breadth-first with the root first. `end_labels` may list the end labels in
+//! any order: each entry is matched to the task graph's end label by its `path`, and its `index`
+//! is the number the gold-label files use ([`Problem::end_label_order`] keeps the mapping when it
+//! differs from the graph's feasible-set order, leaf-task-major in task order, which
+//! [`Problem::save`] writes). Only `schema.json` and `L_train.npy` are required.
 //!
 //! Label names default to `"0"`, …, `"k-1"` and LF names to `lf0`, …, `lf{M-1}`; a task's optional
 //! `labels` list and the optional top-level `lf_names` list override them (and
@@ -79,6 +81,11 @@ pub struct Problem {
     /// The other keys of `schema.json` (generator, seed, statistics, …), written back by
     /// [`Problem::save`].
     pub metadata: Map<String, Value>,
+    /// When `schema.json` lists its end labels in another order than the task graph's: the
+    /// graph's end label of each of the file's indices. The gold labels and the class balance
+    /// above are already in the graph's numbering; map probabilities back with it to write them in
+    /// the file's order. [`Problem::save`] writes the graph's order.
+    pub end_label_order: Option<Vec<usize>>,
 }
 
 /// One entry of `schema.json`'s `tasks`.
@@ -144,6 +151,8 @@ struct SchemaParts {
     n_train: Option<usize>,
     n_test: Option<usize>,
     metadata: Map<String, Value>,
+    /// The graph's end label of each of the file's end-label indices, when they differ.
+    end_label_order: Option<Vec<usize>>,
 }
 
 fn read_schema(path: &Path) -> Result<SchemaParts, IoError> {
@@ -199,9 +208,13 @@ fn read_schema(path: &Path) -> Result<SchemaParts, IoError> {
             return Err(count_mismatch(path, "`K` vs. the number of end labels of `tasks`", graph.n_end_labels(), k));
         }
     }
-    if let Some(ends) = take::<Vec<EndLabelEntry>>(&mut map, "end_labels", path)? {
-        check_end_labels(path, &graph, &ends)?;
-    }
+    let end_label_order = match take::<Vec<EndLabelEntry>>(&mut map, "end_labels", path)? {
+        Some(ends) => {
+            let order = end_label_order(path, &graph, &ends)?;
+            (order.iter().enumerate().any(|(f, &g)| f != g)).then_some(order)
+        }
+        None => None,
+    };
 
     let lf_task: Vec<usize> = require(&mut map, "lf_task", path)?;
     let m = lf_task.len();
@@ -239,49 +252,79 @@ fn read_schema(path: &Path) -> Result<SchemaParts, IoError> {
     };
     let lf_accuracy = vector("lf_accuracy", m, "one per LF")?;
     let lf_propensity = vector("lf_propensity", m, "one per LF")?;
-    let class_balance = vector("class_balance", graph.n_end_labels(), "one per end label")?;
+    let mut class_balance = vector("class_balance", graph.n_end_labels(), "one per end label")?;
+    if let (Some(cb), Some(order)) = (&mut class_balance, &end_label_order) {
+        let mut by_graph = vec![0.0; cb.len()];
+        for (f, &g) in order.iter().enumerate() {
+            by_graph[g] = cb[f];
+        }
+        *cb = by_graph;
+    }
     let n_train = take(&mut map, "n_train", path)?;
     let n_test = take(&mut map, "n_test", path)?;
     debug_assert!(KNOWN_KEYS.iter().all(|k| !map.contains_key(*k)));
-    Ok(SchemaParts { graph, lfs, lf_accuracy, lf_propensity, class_balance, n_train, n_test, metadata: map })
+    Ok(SchemaParts {
+        graph,
+        lfs,
+        lf_accuracy,
+        lf_propensity,
+        class_balance,
+        n_train,
+        n_test,
+        metadata: map,
+        end_label_order,
+    })
 }
 
-/// Checks that `end_labels` lists the graph's end labels in its feasible-set order.
-fn check_end_labels(path: &Path, graph: &TaskGraph, ends: &[EndLabelEntry]) -> Result<(), IoError> {
-    if ends.len() != graph.n_end_labels() {
-        return Err(count_mismatch(
-            path,
-            "entries of `end_labels` vs. end labels of `tasks`",
-            graph.n_end_labels(),
-            ends.len(),
-        ));
+/// The graph's end label of each of the file's end-label indices. `end_labels` may list the end
+/// labels in any order: each entry is matched to the graph's by its path, and its `index` is the
+/// number the gold-label files use for it.
+fn end_label_order(path: &Path, graph: &TaskGraph, ends: &[EndLabelEntry]) -> Result<Vec<usize>, IoError> {
+    let k_all = graph.n_end_labels();
+    if ends.len() != k_all {
+        return Err(count_mismatch(path, "entries of `end_labels` vs. end labels of `tasks`", k_all, ends.len()));
     }
-    for (k, end) in ends.iter().enumerate() {
+    let mut order = vec![usize::MAX; k_all];
+    let mut seen = vec![false; k_all];
+    for (e, end) in ends.iter().enumerate() {
         let mut vector = vec![None; graph.n_tasks()];
+        let mut path_ok = true;
         for &(t, v) in &end.path {
-            if let (Some(slot), Ok(v)) = (vector.get_mut(t), u16::try_from(v)) {
-                *slot = Some(v);
+            match (vector.get_mut(t), u16::try_from(v)) {
+                (Some(slot), Ok(v)) if slot.is_none() => *slot = Some(v),
+                _ => path_ok = false,
             }
         }
-        let leaf_ok = u16::try_from(end.value).is_ok_and(|v| graph.leaf(k) == (end.task, v));
-        if end.index != k || !leaf_ok || graph.end_label_of(&vector) != Some(k) {
-            let (t, v) = graph.leaf(k);
+        let k = if path_ok { graph.end_label_of(&vector) } else { None };
+        let leaf_ok = k.is_some_and(|k| u16::try_from(end.value).is_ok_and(|v| graph.leaf(k) == (end.task, v)));
+        let Some(k) = k.filter(|_| leaf_ok) else {
             return Err(schema_mismatch(
                 path,
                 format!(
-                    "entry {k} of `end_labels` (index {}, task {}, value {}, path {:?}) is not end label {k} of the \
-                     task graph, which is task {t} value {v} (path {:?}); end labels must be listed leaf-task-major \
-                     in task order",
-                    end.index,
-                    end.task,
-                    end.value,
-                    end.path,
-                    path_of(graph, k),
+                    "entry {e} of `end_labels` (index {}, task {}, value {}, path {:?}) is not an end label of the task \
+                     graph: its path must go from the root task to a leaf, ending at its task and value",
+                    end.index, end.task, end.value, end.path
+                ),
+            ));
+        };
+        if end.index >= k_all || order[end.index] != usize::MAX {
+            return Err(schema_mismatch(
+                path,
+                format!(
+                    "entry {e} of `end_labels` has index {}: indices must be 0..{k_all}, each used once",
+                    end.index
                 ),
             ));
         }
+        if std::mem::replace(&mut seen[k], true) {
+            return Err(schema_mismatch(
+                path,
+                format!("entry {e} of `end_labels` (path {:?}) repeats an end label listed before", end.path),
+            ));
+        }
+        order[end.index] = k;
     }
-    Ok(())
+    Ok(order)
 }
 
 /// The `(task, value)` pairs from the root to end label `k`.
@@ -298,15 +341,22 @@ fn path_of(graph: &TaskGraph, k: usize) -> Vec<(usize, usize)> {
     path
 }
 
-/// Converts a gold end-label vector, checking its length and range.
-fn end_labels_from(path: &Path, raw: Vec<i64>, n_items: usize, n_labels: usize) -> Result<Vec<usize>, IoError> {
+/// Converts a gold end-label vector, checking its length and range, into the graph's numbering
+/// (`order`: the graph's end label of each file index, when they differ).
+fn end_labels_from(
+    path: &Path,
+    raw: Vec<i64>,
+    n_items: usize,
+    n_labels: usize,
+    order: Option<&[usize]>,
+) -> Result<Vec<usize>, IoError> {
     if raw.len() != n_items {
         return Err(count_mismatch(path, "gold labels (one per row of the label matrix)", n_items, raw.len()));
     }
     raw.into_iter()
         .enumerate()
         .map(|(item, label)| match usize::try_from(label) {
-            Ok(l) if l < n_labels => Ok(l),
+            Ok(l) if l < n_labels => Ok(order.map_or(l, |o| o[l])),
             _ => Err(IoError::GoldLabelOutOfRange { path: path.to_path_buf(), line: None, item, label, n_labels }),
         })
         .collect()
@@ -327,6 +377,7 @@ impl Problem {
             lf_propensity: None,
             class_balance: None,
             metadata: Map::new(),
+            end_label_order: None,
         }
     }
 
@@ -338,8 +389,8 @@ impl Problem {
     ///
     /// # Errors
     /// An [`IoError`] naming the offending file: a missing or malformed key of `schema.json`, tasks
-    /// that do not form one tree, end labels listed in another order than the graph's, an LF on a
-    /// task that does not exist, counts (`T`, `K`, `M`, `n_train`, `n_test`, true-parameter
+    /// that do not form one tree, an `end_labels` entry that is not an end label of the graph or
+    /// repeats an index or an end label, an LF on a task that does not exist, counts (`T`, `K`, `M`, `n_train`, `n_test`, true-parameter
     /// lengths) that disagree, a label matrix with another number of columns than LFs or a label
     /// out of range, gold labels of the wrong length or out of range, or task labels that are not
     /// the gold end label's path.
@@ -349,6 +400,7 @@ impl Problem {
         let parts = read_schema(&schema_path)?;
         let graph = parts.graph;
         let k = graph.n_end_labels();
+        let order = parts.end_label_order.as_deref();
 
         let train_path = dir.join("L_train.npy");
         let train = npy::read_label_matrix(&train_path, graph.clone(), parts.lfs.clone())?;
@@ -359,7 +411,9 @@ impl Problem {
         }
         let y_train_path = dir.join("Y_train.npy");
         let y_train = match exists(&y_train_path)? {
-            true => Some(end_labels_from(&y_train_path, npy::read_labels_1d(&y_train_path)?, train.n_items(), k)?),
+            true => {
+                Some(end_labels_from(&y_train_path, npy::read_labels_1d(&y_train_path)?, train.n_items(), k, order)?)
+            }
             false => None,
         };
 
@@ -374,7 +428,7 @@ impl Problem {
             }
             let y_path = dir.join("Y_test.npy");
             if exists(&y_path)? {
-                y_test = Some(end_labels_from(&y_path, npy::read_labels_1d(&y_path)?, matrix.n_items(), k)?);
+                y_test = Some(end_labels_from(&y_path, npy::read_labels_1d(&y_path)?, matrix.n_items(), k, order)?);
             }
             let ytask_path = dir.join("Ytask_test.npy");
             if exists(&ytask_path)? {
@@ -402,6 +456,7 @@ impl Problem {
             lf_propensity: parts.lf_propensity,
             class_balance: parts.class_balance,
             metadata: parts.metadata,
+            end_label_order: parts.end_label_order,
         })
     }
 
