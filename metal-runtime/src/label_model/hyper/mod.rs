@@ -37,8 +37,9 @@ use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 
 use ndarray::Array2;
-use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
+
+mod fixed;
 
 use super::{check_compatible, FitReport, FittedLabelModel, LabelModel, Patterns, ProbLabels};
 use crate::error::LabelModelError;
@@ -49,14 +50,7 @@ use crate::schema::TaskGraph;
 const WEIGHTS_JSON: &str = include_str!("weights.json");
 
 /// Negative slope of the network's LeakyReLU (PyTorch's default).
-const LEAKY_SLOPE: f64 = 0.01;
-
-/// Patterns per work unit of the parallel column sums; fixed so that the summation order, and so
-/// the result, does not depend on the number of threads.
-const CHUNK: usize = 2048;
-
-/// Work units whose partial sums are held at once (bounds memory with many LFs).
-const CHUNKS_PER_BATCH: usize = 16;
+pub(super) const LEAKY_SLOPE: f64 = 0.01;
 
 /// Configuration of the Hyper Label Model. There is nothing to learn: fitting records the
 /// training matrix's vote patterns.
@@ -221,9 +215,12 @@ struct Dense {
 
 impl Dense {
     fn apply(&self, x: &[f64], y: &mut [f64]) {
-        for (o, out) in y.iter_mut().enumerate() {
-            let row = &self.w[o * self.d_in..(o + 1) * self.d_in];
-            *out = self.b[o] + row.iter().zip(x).map(|(w, v)| w * v).sum::<f64>();
+        for ((out, row), b) in y.iter_mut().zip(self.w.chunks_exact(self.d_in)).zip(&self.b) {
+            let mut acc = *b;
+            for (w, v) in row.iter().zip(x) {
+                acc += w * v;
+            }
+            *out = acc;
         }
     }
 }
@@ -231,7 +228,8 @@ impl Dense {
 /// The network: four GNN layers and the three-layer classifier.
 #[derive(Debug, Clone)]
 struct Network {
-    layers: Vec<Layer>,
+    /// The four GNN layers with their widths fixed at compile time, for the forward pass.
+    fixed: fixed::FixedNetwork,
     classify: [Dense; 3],
 }
 
@@ -312,7 +310,8 @@ fn parse_network(json: &str) -> Result<Network, String> {
     {
         return Err("the layers do not chain".into());
     }
-    Ok(Network { layers, classify })
+    let fixed = fixed::FixedNetwork::new(&layers)?;
+    Ok(Network { fixed, classify })
 }
 
 /// The embedded network, parsed once.
@@ -328,14 +327,6 @@ fn leaky(x: f64) -> f64 {
         x
     } else {
         LEAKY_SLOPE * x
-    }
-}
-
-/// `y += a · x` for row-major `a` (`y.len() × x.len()`).
-fn mat_vec_add(a: &[f64], x: &[f64], y: &mut [f64]) {
-    let d_in = x.len();
-    for (o, out) in y.iter_mut().enumerate() {
-        *out += a[o * d_in..(o + 1) * d_in].iter().zip(x).map(|(w, v)| w * v).sum::<f64>();
     }
 }
 
@@ -380,7 +371,7 @@ fn run(
                 -1.0
             }
         };
-        let s = forward(net, pats, counts, &col_count, n_votes, &value);
+        let s = fixed::forward(net, pats, counts, &col_count, n_votes, &value);
         scores.column_mut(r).assign(&ndarray::Array1::from(s));
     }
     let mut out = Array2::zeros((n_pat, k));
@@ -404,158 +395,6 @@ fn run(
         calibrate_probs(&mut out, |p| offsets[p + 1] > offsets[p]);
     }
     out
-}
-
-/// Per layer, what the whole matrix contributes to every entry's update: `a_col·mean_col(j)`
-/// for each LF `j` (`m × d_out`) and `a_all·mean_all + bias` (`d_out`).
-struct LayerStats {
-    col_term: Vec<f64>,
-    shared: Vec<f64>,
-}
-
-/// Scratch space for one pattern's entry embeddings.
-#[derive(Default)]
-struct Scratch {
-    h: Vec<f64>,
-    next: Vec<f64>,
-    row_term: Vec<f64>,
-    row_mean: Vec<f64>,
-}
-
-/// Runs the first `stats.len()` layers on the entries of one pattern (whose values are already
-/// in `sc.h`, one per entry); leaves the last layer's embeddings in `sc.h` (`n_e × d`) and
-/// returns `d`.
-fn local_forward(net: &Network, stats: &[LayerStats], js: &[u32], sc: &mut Scratch) -> usize {
-    let n_e = js.len();
-    let mut d = 1;
-    for (layer, st) in net.layers.iter().zip(stats) {
-        let d_out = layer.d_out;
-        sc.row_mean.clear();
-        sc.row_mean.resize(d, 0.0);
-        for e in 0..n_e {
-            sc.row_mean.iter_mut().zip(&sc.h[e * d..(e + 1) * d]).for_each(|(a, x)| *a += x);
-        }
-        sc.row_mean.iter_mut().for_each(|x| *x /= n_e as f64);
-        sc.row_term.clear();
-        sc.row_term.extend_from_slice(&st.shared);
-        for (x, col) in sc.row_mean.iter().zip(layer.a_row_t.chunks_exact(d_out)) {
-            sc.row_term.iter_mut().zip(col).for_each(|(y, w)| *y += x * w);
-        }
-        sc.next.clear();
-        sc.next.resize(n_e * d_out, 0.0);
-        for (e, &j) in js.iter().enumerate() {
-            let y = &mut sc.next[e * d_out..(e + 1) * d_out];
-            let ct = &st.col_term[j as usize * d_out..(j as usize + 1) * d_out];
-            y.iter_mut().zip(&sc.row_term).zip(ct).for_each(|((y, r), c)| *y = r + c);
-            for (x, col) in sc.h[e * d..(e + 1) * d].iter().zip(layer.a_self_t.chunks_exact(d_out)) {
-                y.iter_mut().zip(col).for_each(|(y, w)| *y += x * w);
-            }
-            y.iter_mut().for_each(|v| *v = leaky(*v));
-        }
-        std::mem::swap(&mut sc.h, &mut sc.next);
-        d = d_out;
-    }
-    d
-}
-
-/// Puts the ±1 values of pattern `p`'s entries into `sc.h`.
-fn load_values(pats: &Patterns<'_>, p: usize, value: &(dyn Fn(u32, u16) -> f64 + Sync), sc: &mut Scratch) -> usize {
-    let (js, vs) = pats.pattern(p);
-    sc.h.clear();
-    sc.h.extend(js.iter().zip(vs).map(|(&j, &v)| value(j, v)));
-    js.len()
-}
-
-/// The network's output (probability of the positive class) for each pattern, on the ±1 matrix
-/// given by `value(lf, label)`; 0 for patterns with no vote.
-///
-/// An entry's embedding after layer `l` depends only on its pattern's entries and on the column
-/// and global means of the earlier layers, so each pass recomputes a pattern's embeddings from
-/// its values with the statistics known so far: memory stays at one pattern's embeddings per
-/// thread instead of one per vote.
-fn forward(
-    net: &Network,
-    pats: &Patterns<'_>,
-    counts: &[f64],
-    col_count: &[f64],
-    n_votes: f64,
-    value: &(dyn Fn(u32, u16) -> f64 + Sync),
-) -> Vec<f64> {
-    let n_pat = pats.len();
-    let m = col_count.len();
-    let n_chunks = n_pat.div_ceil(CHUNK);
-    let mut stats: Vec<LayerStats> = Vec::with_capacity(net.layers.len());
-    for layer in &net.layers {
-        let (d, d_out) = (layer.d_in, layer.d_out);
-        // Count-weighted column sums of this layer's inputs, summed chunk by chunk in a fixed
-        // order (a batch of chunks at a time, to bound memory with many LFs).
-        let mut col_sum = vec![0.0; m * d];
-        for batch in (0..n_chunks).collect::<Vec<_>>().chunks(CHUNKS_PER_BATCH) {
-            let partial: Vec<Vec<f64>> = batch
-                .par_iter()
-                .map_init(Scratch::default, |sc, &ch| {
-                    let mut acc = vec![0.0; m * d];
-                    let first = ch * CHUNK;
-                    for (p, &c) in counts.iter().enumerate().take((first + CHUNK).min(n_pat)).skip(first) {
-                        if load_values(pats, p, value, sc) == 0 {
-                            continue;
-                        }
-                        let (js, _) = pats.pattern(p);
-                        local_forward(net, &stats, js, sc);
-                        for (e, &j) in js.iter().enumerate() {
-                            let dst = &mut acc[j as usize * d..(j as usize + 1) * d];
-                            dst.iter_mut().zip(&sc.h[e * d..(e + 1) * d]).for_each(|(a, x)| *a += c * x);
-                        }
-                    }
-                    acc
-                })
-                .collect();
-            for part in &partial {
-                col_sum.iter_mut().zip(part).for_each(|(a, b)| *a += b);
-            }
-        }
-        let mut all = vec![0.0; d];
-        for j in 0..m {
-            all.iter_mut().zip(&col_sum[j * d..(j + 1) * d]).for_each(|(a, x)| *a += x);
-        }
-        all.iter_mut().for_each(|x| *x /= n_votes.max(f64::MIN_POSITIVE));
-        let mut col_term = vec![0.0; m * d_out];
-        for j in 0..m {
-            if col_count[j] > 0.0 {
-                let mean: Vec<f64> = col_sum[j * d..(j + 1) * d].iter().map(|s| s / col_count[j]).collect();
-                mat_vec_add(&layer.a_col, &mean, &mut col_term[j * d_out..(j + 1) * d_out]);
-            }
-        }
-        let mut shared = layer.bias.clone();
-        mat_vec_add(&layer.a_all, &all, &mut shared);
-        stats.push(LayerStats { col_term, shared });
-    }
-    // Every layer's statistics known: each pattern's mean embedding through the classifier.
-    let [c0, c1, c2] = &net.classify;
-    (0..n_pat)
-        .into_par_iter()
-        .with_min_len(256)
-        .map_init(Scratch::default, |sc, p| {
-            let n_e = load_values(pats, p, value, sc);
-            if n_e == 0 {
-                return 0.0;
-            }
-            let d = local_forward(net, &stats, pats.pattern(p).0, sc);
-            let mut mean = vec![0.0; d];
-            for e in 0..n_e {
-                mean.iter_mut().zip(&sc.h[e * d..(e + 1) * d]).for_each(|(a, x)| *a += x / n_e as f64);
-            }
-            let mut a = vec![0.0; c0.d_out];
-            c0.apply(&mean, &mut a);
-            a.iter_mut().for_each(|v| *v = leaky(*v));
-            let mut b = vec![0.0; c1.d_out];
-            c1.apply(&a, &mut b);
-            b.iter_mut().for_each(|v| *v = leaky(*v));
-            let mut z = [0.0];
-            c2.apply(&b, &mut z);
-            1.0 / (1.0 + (-z[0]).exp())
-        })
-        .collect()
 }
 
 /// The reference package's rescaling of returned probabilities (see
@@ -600,7 +439,7 @@ mod tests {
     #[test]
     fn embedded_weights_parse_and_chain() {
         let net = network().unwrap();
-        assert_eq!(net.layers.iter().map(|l| (l.d_in, l.d_out)).collect::<Vec<_>>(), [(1, 8), (8, 8), (8, 8), (8, 32)]);
+        assert_eq!((net.classify[0].d_in, net.classify[2].d_out), (32, 1));
     }
 
     #[test]
