@@ -122,6 +122,22 @@ fn load_sets(data: &Path, pipelines: &Path) -> Result<Vec<Set>> {
     Ok(sets)
 }
 
+/// Prints one measurement as a JSON line.
+fn print_line(name: &'static str, set: &Set, model: &str, accuracy: f64, fit_seconds: f64) {
+    let line = Line {
+        name,
+        set: &set.name,
+        source: set.source,
+        model,
+        n_train: set.train.n_items(),
+        m: set.train.n_lfs(),
+        k: set.train.graph().n_end_labels(),
+        accuracy,
+        fit_seconds,
+    };
+    println!("{}", serde_json::to_string(&line).unwrap_or_default());
+}
+
 fn run(data: &Path, pipelines: &Path) -> Result<()> {
     let sets = load_sets(data, pipelines)?;
     let mut table = vec![vec![f64::NAN; MODELS.len()]; sets.len()];
@@ -134,18 +150,7 @@ fn run(data: &Path, pipelines: &Path) -> Result<()> {
             let pred = fitted.predict(on, 0)?;
             let accuracy = metal_examples::pipeline::accuracy(&pred, &set.gold);
             table[s][c] = accuracy;
-            let line = Line {
-                name: "label_quality",
-                set: &set.name,
-                source: set.source,
-                model,
-                n_train: set.train.n_items(),
-                m: set.train.n_lfs(),
-                k: set.train.graph().n_end_labels(),
-                accuracy,
-                fit_seconds,
-            };
-            println!("{}", serde_json::to_string(&line).unwrap_or_default());
+            print_line("label_quality", set, model, accuracy, fit_seconds);
         }
     }
     dev_labels(&sets)?;
@@ -203,18 +208,7 @@ fn dev_labels(sets: &[Set]) -> Result<()> {
             ("selected on dev labels", score(&selected)?, select_seconds),
         ];
         for (model, accuracy, fit_seconds) in row {
-            let line = Line {
-                name: "label_quality_dev50",
-                set: &set.name,
-                source: set.source,
-                model,
-                n_train: set.train.n_items(),
-                m: set.train.n_lfs(),
-                k: set.train.graph().n_end_labels(),
-                accuracy,
-                fit_seconds,
-            };
-            println!("{}", serde_json::to_string(&line).unwrap_or_default());
+            print_line("label_quality_dev50", set, model, accuracy, fit_seconds);
         }
         eprintln!(
             "{:<28} {:>10.1} {:>10.1} {:>10.1}  {}",

@@ -12,15 +12,10 @@
 use std::path::Path;
 use std::process::ExitCode;
 
-use metal_examples::pipeline::{self, Corpus};
-use metal_examples::{news, radiology, trec};
+use metal_examples::pipeline::{label_corpora, Corpus};
 use metal_runtime::io::npy;
 use metal_runtime::io::synthetic::Problem;
 use metal_runtime::Result;
-
-/// The seed and size of the radiology and TREC pipelines' dev draw.
-const DEV_SEED: u64 = 20180601;
-const DEV_SIZE: usize = 50;
 
 fn save(corpus: &Corpus, out: &Path) -> Result<()> {
     let dir = out.join(&corpus.name);
@@ -42,47 +37,7 @@ fn save(corpus: &Corpus, out: &Path) -> Result<()> {
 }
 
 fn run(out: &Path) -> Result<()> {
-    {
-        use news::{data, lfs};
-        let (train, dev, test) = (data::load_train_subset(None)?, data::load_dev(None)?, data::load_test(None)?);
-        let corpus = Corpus::new(
-            "news",
-            "",
-            &lfs::all_lfs(),
-            (&train, &dev, &test),
-            |_| String::new(),
-            |a: &data::Article| a.label,
-        )?;
-        save(&corpus, out)?;
-    }
-    {
-        use radiology::{data, lfs};
-        let train = data::load_train(None)?;
-        let dev = pipeline::draw(&data::load_dev(None)?, DEV_SIZE, DEV_SEED);
-        let test = data::load_test(None)?;
-        let corpus = Corpus::new(
-            "radiology",
-            "",
-            &lfs::all_lfs(),
-            (&train, &dev, &test),
-            |_| String::new(),
-            |r: &data::Report| r.label,
-        )?;
-        save(&corpus, out)?;
-    }
-    {
-        use trec::{data, lfs};
-        let train = data::load_train(None)?;
-        let dev = pipeline::draw(&data::load_dev(None)?, DEV_SIZE, DEV_SEED);
-        let test = data::load_test(None)?;
-        let corpus = Corpus::new(
-            "trec",
-            "",
-            &lfs::all_lfs(),
-            (&train, &dev, &test),
-            |_| String::new(),
-            |q: &data::Question| q.label,
-        )?;
+    for corpus in label_corpora()? {
         save(&corpus, out)?;
     }
     Ok(())

@@ -17,9 +17,6 @@ use metal_examples::pipeline::{self, Args, Corpus};
 use metal_examples::trec::{data, lfs};
 use metal_runtime::Result;
 
-/// Seed of the draw of the dev labels from the dev split.
-const DEV_SEED: u64 = 20180601;
-
 const USAGE: &str = "usage: trec [--quick] [--trials N] [--dev-size N] [--out DIR] [--data DIR]
   --quick       3 trials instead of 20; output in target/pipeline/trec-dev<N>-quick
   --trials N    number of seeded trials
@@ -37,7 +34,7 @@ fn main() -> ExitCode {
 fn run(args: &Args, dev_size: usize) -> Result<()> {
     let dir = args.data.as_deref();
     let train = data::load_train(dir)?;
-    let dev = pipeline::draw(&data::load_dev(dir)?, dev_size, DEV_SEED);
+    let dev = pipeline::draw(&data::load_dev(dir)?, dev_size, pipeline::DEV_SEED);
     let test = data::load_test(dir)?;
     let set = lfs::all_lfs();
     let name = format!("trec-dev{}", dev.len());

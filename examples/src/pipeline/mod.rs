@@ -184,6 +184,45 @@ impl PipelineConfig {
     }
 }
 
+/// Seed and size of the radiology and TREC pipelines' draw of dev labels.
+pub const DEV_SEED: u64 = 20180601;
+/// Dev labels per pipeline (the paper's protocol).
+pub const DEV_SIZE: usize = 50;
+
+/// The three pipelines' label matrices (news, radiology, TREC) with gold dev and test labels and
+/// no texts, from the data under `examples/data`: what label models need, without the end model.
+///
+/// # Errors
+/// A data file that cannot be read, or an LF that panics.
+pub fn label_corpora() -> Result<Vec<Corpus>> {
+    use crate::{news, radiology, trec};
+    fn no_text<T>(_: &T) -> String {
+        String::new()
+    }
+    let news = {
+        use news::data;
+        let (train, dev, test) = (data::load_train_subset(None)?, data::load_dev(None)?, data::load_test(None)?);
+        Corpus::new("news", "", &news::lfs::all_lfs(), (&train, &dev, &test), no_text, |a: &data::Article| a.label)?
+    };
+    let radiology = {
+        use radiology::data;
+        let train = data::load_train(None)?;
+        let dev = draw(&data::load_dev(None)?, DEV_SIZE, DEV_SEED);
+        let test = data::load_test(None)?;
+        Corpus::new("radiology", "", &radiology::lfs::all_lfs(), (&train, &dev, &test), no_text, |r: &data::Report| {
+            r.label
+        })?
+    };
+    let trec = {
+        use trec::data;
+        let train = data::load_train(None)?;
+        let dev = draw(&data::load_dev(None)?, DEV_SIZE, DEV_SEED);
+        let test = data::load_test(None)?;
+        Corpus::new("trec", "", &trec::lfs::all_lfs(), (&train, &dev, &test), no_text, |q: &data::Question| q.label)?
+    };
+    Ok(vec![news, radiology, trec])
+}
+
 /// `n` items drawn without replacement from `items` with `seed`, in their original order (all
 /// of them when `n` ≥ the number of items). Used for the paper's protocol of 50 dev labels.
 pub fn draw<T: Clone>(items: &[T], n: usize, seed: u64) -> Vec<T> {

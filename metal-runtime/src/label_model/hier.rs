@@ -853,20 +853,9 @@ impl Hierarchical {
         let off = rate.iter().map(|r| (0.1 * r).clamp(1e-4, 0.5)).collect();
         let log_prior = fixed_prior.clone().unwrap_or_else(|| vec![-(tab.k as f64).ln(); tab.k]);
         let mut params = Params::Extended { log_prior, vote, abstain, off };
-        let s = self.smoothing;
         if let Some(q) = init {
             // One M-step from the given posteriors.
-            let st = stats_from_posteriors(tab, pats, q);
-            let Params::Extended { log_prior, vote, abstain, off } = &mut params else {
-                unreachable!("EM runs on the extended form")
-            };
-            self.m_step(tab, &st, n, vote, abstain, off);
-            if fixed_prior.is_none() {
-                let total = n + tab.k as f64 * s;
-                for (lp, mass) in log_prior.iter_mut().zip(&st.mass) {
-                    *lp = ((mass + s) / total).max(MIN_PROB).ln();
-                }
-            }
+            self.m_step_all(tab, &stats_from_posteriors(tab, pats, q), n, &mut params, fixed_prior.is_none());
         }
         let mut loss = Vec::new();
         let mut converged = false;
@@ -880,16 +869,7 @@ impl Hierarchical {
             bar.set_message(format!("{l:.6}"));
             let done = loss.last().is_some_and(|&prev: &f64| prev - l < self.tol);
             loss.push(l);
-            let Params::Extended { log_prior, vote, abstain, off } = &mut params else {
-                unreachable!("EM runs on the extended form")
-            };
-            self.m_step(tab, &st, n, vote, abstain, off);
-            if fixed_prior.is_none() {
-                let total = n + tab.k as f64 * s;
-                for (lp, mass) in log_prior.iter_mut().zip(&st.mass) {
-                    *lp = ((mass + s) / total).max(MIN_PROB).ln();
-                }
-            }
+            self.m_step_all(tab, &st, n, &mut params, fixed_prior.is_none());
             if !params.is_finite() {
                 return Err(LabelModelError::Diverged { epoch, loss: l, hint: "raise `smoothing`" });
             }
@@ -899,6 +879,21 @@ impl Hierarchical {
             }
         }
         Ok((params, loss, converged))
+    }
+
+    /// The M-step of every parameter: the per-LF tables and, when `learn_prior`, the class prior.
+    fn m_step_all(&self, tab: &Tables, st: &Stats, n: f64, params: &mut Params, learn_prior: bool) {
+        let Params::Extended { log_prior, vote, abstain, off } = params else {
+            unreachable!("EM runs on the extended form")
+        };
+        self.m_step(tab, st, n, vote, abstain, off);
+        if learn_prior {
+            let s = self.smoothing;
+            let total = n + tab.k as f64 * s;
+            for (lp, mass) in log_prior.iter_mut().zip(&st.mass) {
+                *lp = ((mass + s) / total).max(MIN_PROB).ln();
+            }
+        }
     }
 
     /// The closed-form M-step of the per-LF tables. Pseudo-counts: `smoothing` on abstain, on
