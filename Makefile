@@ -6,13 +6,14 @@
 
 CARGO := scripts/with-torch cargo
 
-.PHONY: demo test build bench fmt
+.PHONY: demo test build bench fmt models
 
 demo:
 	$(CARGO) run --release --quiet -p metal-examples --features torch --bin news -- --quick
 
 test:
 	cargo fmt --all -- --check
+	scripts/setup-models.sh > /dev/null
 	$(CARGO) clippy --workspace --all-targets --all-features -- -D warnings
 	CI=true INSTA_UPDATE=no $(CARGO) test --workspace --all-features
 
@@ -26,3 +27,7 @@ bench: build
 
 fmt:
 	cargo fmt --all
+
+# The pretrained text encoder (all-MiniLM-L6-v2) in the user cache; the targets that need it run this.
+models:
+	scripts/setup-models.sh

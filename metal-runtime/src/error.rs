@@ -516,6 +516,82 @@ pub enum EndModelError {
     },
 }
 
+/// Loading or running a pretrained text encoder ([`crate::encoder`]) failed.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum EncoderError {
+    /// The model folder is missing.
+    #[error("no pretrained model at {path}: {hint}")]
+    NotInstalled {
+        /// The folder looked in.
+        path: PathBuf,
+        /// How to install it.
+        hint: String,
+    },
+    /// A file of the model folder is missing, unreadable or malformed.
+    #[error("{path}: {message}")]
+    ModelFile {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        message: String,
+    },
+    /// The weights lack a tensor the architecture needs.
+    #[error("{path}: no tensor `{name}`, which the encoder needs")]
+    MissingTensor {
+        /// The weights file.
+        path: PathBuf,
+        /// The tensor's name.
+        name: String,
+    },
+    /// A tensor's shape differs from the one `config.json` implies.
+    #[error("{path}: tensor `{name}` has shape {got:?}, but config.json implies {expected:?}")]
+    TensorShape {
+        /// The weights file.
+        path: PathBuf,
+        /// The tensor's name.
+        name: String,
+        /// The shape config.json implies.
+        expected: Vec<i64>,
+        /// The shape in the file.
+        got: Vec<i64>,
+    },
+    /// The tokenizer failed on a text.
+    #[error("text {item}: the tokenizer failed: {message}")]
+    Tokenize {
+        /// Index of the text.
+        item: usize,
+        /// The tokenizer's message.
+        message: String,
+    },
+    /// A libtorch call failed.
+    #[error("libtorch failed while {op}: {message}")]
+    Torch {
+        /// What was being done.
+        op: &'static str,
+        /// libtorch's message.
+        message: String,
+    },
+    /// The embedding cache could not be read or written.
+    #[error("embedding cache {path}: {message}")]
+    Cache {
+        /// The cache file or folder.
+        path: PathBuf,
+        /// What went wrong.
+        message: String,
+    },
+    /// A setting is out of its range.
+    #[error("invalid encoder setting `{name}` = {value}: {expected}")]
+    InvalidConfig {
+        /// The setting.
+        name: &'static str,
+        /// Its value.
+        value: String,
+        /// What is allowed.
+        expected: &'static str,
+    },
+}
+
 /// Any error of this crate.
 ///
 /// Each variant boxes its concern's error, so that `Result<T, Error>` stays two words wide.
@@ -540,6 +616,9 @@ pub enum Error {
     /// See [`EndModelError`].
     #[error(transparent)]
     EndModel(Box<EndModelError>),
+    /// See [`EncoderError`].
+    #[error(transparent)]
+    Encoder(Box<EncoderError>),
 }
 
 macro_rules! boxed_from {
@@ -559,6 +638,7 @@ boxed_from!(
     LabelModelError => LabelModel,
     IoError => Io,
     EndModelError => EndModel,
+    EncoderError => Encoder,
 );
 
 /// `Result` with this crate's [`Error`].

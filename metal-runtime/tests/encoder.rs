@@ -1,0 +1,107 @@
+//! The sentence encoder against sentence-transformers, and its embedding cache.
+//!
+//! Needs all-MiniLM-L6-v2 installed by `scripts/setup-models.sh` (`make test` runs it). The
+//! reference embeddings in `tests/data/minilm/reference.json` were computed by
+//! `scripts/minilm-reference.py` (sentence-transformers 6.2.0, torch 2.13.0, on the CPU) from the
+//! same model folder and the texts of `texts.json`: a question, radiology findings with negations,
+//! a news text longer than the 256-token limit, accents, CJK and an emoji, the empty string and
+//! whitespace only.
+#![cfg(feature = "torch")]
+
+use metal_runtime::encoder::{EmbeddingCache, EncodeConfig, SentenceEncoder};
+use metal_runtime::error::{EncoderError, Error};
+use serde::Deserialize;
+
+#[derive(Deserialize)]
+struct Reference {
+    tokens: Vec<usize>,
+    embeddings: Vec<Vec<f32>>,
+}
+
+fn fixtures() -> (Vec<String>, Reference) {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/minilm");
+    let texts = serde_json::from_str(&std::fs::read_to_string(dir.join("texts.json")).unwrap()).unwrap();
+    let reference = serde_json::from_str(&std::fs::read_to_string(dir.join("reference.json")).unwrap()).unwrap();
+    (texts, reference)
+}
+
+fn encoder() -> SentenceEncoder {
+    SentenceEncoder::minilm(tch::Device::Cpu).expect("all-MiniLM-L6-v2 is installed (scripts/setup-models.sh)")
+}
+
+fn quiet(batch_size: usize) -> EncodeConfig {
+    EncodeConfig { batch_size, progress: false }
+}
+
+fn max_diff(a: ndarray::ArrayView1<'_, f32>, b: &[f32]) -> f32 {
+    a.iter().zip(b).map(|(x, y)| (x - y).abs()).fold(0.0, f32::max)
+}
+
+#[test]
+fn minilm_matches_sentence_transformers() {
+    let (texts, reference) = fixtures();
+    let enc = encoder();
+    assert_eq!((enc.dim(), enc.max_len(), enc.normalizes()), (384, 256, true));
+    let lengths: Vec<usize> = enc.tokenize(&texts).unwrap().iter().map(Vec::len).collect();
+    assert_eq!(lengths, reference.tokens, "token counts (with [CLS] and [SEP], truncated at 256)");
+    let mut worst = 0f32;
+    for batch_size in [1, 4, 64] {
+        let x = enc.encode(&texts, &quiet(batch_size)).unwrap();
+        assert_eq!(x.dim(), (texts.len(), 384));
+        for (i, want) in reference.embeddings.iter().enumerate() {
+            let d = max_diff(x.row(i), want);
+            assert!(d < 1e-4, "text {i} (batch size {batch_size}): max difference {d} to sentence-transformers");
+            worst = worst.max(d);
+        }
+    }
+    eprintln!("largest difference to sentence-transformers: {worst:e}");
+}
+
+#[test]
+fn cache_stores_each_text_once_and_returns_the_same_embeddings() {
+    let (texts, _) = fixtures();
+    let enc = encoder();
+    let root = tempfile::tempdir().unwrap();
+    let cache = EmbeddingCache::open(root.path(), &enc);
+    let shards = || std::fs::read_dir(cache.dir()).map(|d| d.count()).unwrap_or(0);
+    // Duplicates are embedded once.
+    let mut with_dup = texts[..3].to_vec();
+    with_dup.push(texts[0].clone());
+    let first = cache.encode(&enc, &with_dup, &quiet(8)).unwrap();
+    assert_eq!(first.row(0), first.row(3));
+    assert_eq!(shards(), 1);
+    let direct = enc.encode(&texts[..3], &quiet(8)).unwrap();
+    assert_eq!(first.slice(ndarray::s![..3, ..]), direct);
+    // All cached: nothing new is written, the values are bit-identical.
+    let again = cache.encode(&enc, &with_dup, &quiet(8)).unwrap();
+    assert_eq!(again, first);
+    assert_eq!(shards(), 1);
+    // Only the new texts make a new shard.
+    let all = cache.encode(&enc, &texts, &quiet(8)).unwrap();
+    assert_eq!(shards(), 2);
+    assert_eq!(all.slice(ndarray::s![..3, ..]), direct);
+    // A corrupt shard is named in the error.
+    let shard = std::fs::read_dir(cache.dir()).unwrap().next().unwrap().unwrap().path();
+    let bytes = std::fs::read(&shard).unwrap();
+    std::fs::write(&shard, &bytes[..bytes.len() - 3]).unwrap();
+    let err = cache.encode(&enc, &texts, &quiet(8)).unwrap_err();
+    assert!(
+        matches!(&err, Error::Encoder(e) if matches!(**e, EncoderError::Cache { ref path, .. } if *path == shard)),
+        "{err}"
+    );
+    assert!(err.to_string().contains("truncated"), "{err}");
+}
+
+#[test]
+fn a_missing_model_folder_says_how_to_install_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let err = SentenceEncoder::load(dir.path(), tch::Device::Cpu).unwrap_err();
+    let msg = err.to_string();
+    assert!(msg.contains("scripts/setup-models.sh") && msg.contains(&dir.path().display().to_string()), "{msg}");
+    // A folder with weights but a malformed config names the file.
+    let enc = encoder();
+    std::fs::copy(enc.dir().join("model.safetensors"), dir.path().join("model.safetensors")).unwrap();
+    std::fs::write(dir.path().join("config.json"), "{\"hidden_size\": 384}").unwrap();
+    let msg = SentenceEncoder::load(dir.path(), tch::Device::Cpu).unwrap_err().to_string();
+    assert!(msg.contains("config.json") && msg.contains("missing field"), "{msg}");
+}
