@@ -8,6 +8,15 @@ pub fn default_device() -> tch::Device {
     tch::Device::cuda_if_available()
 }
 
+/// Sets libtorch's intra-op CPU threads for the whole process (at least 1).
+///
+/// libtorch starts with one thread per core; on a machine busy with other work that
+/// oversubscribes the cores, and small networks then train many times slower (see
+/// [`TrainConfig::threads`](crate::end_model::TrainConfig::threads)).
+pub fn set_threads(n: usize) {
+    tch::set_num_threads(n.max(1) as i32);
+}
+
 /// What libtorch offers on this machine.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct DeviceInfo {

@@ -30,7 +30,7 @@ fn encoder() -> SentenceEncoder {
 }
 
 fn quiet(batch_size: usize) -> EncodeConfig {
-    EncodeConfig { batch_size, progress: false }
+    EncodeConfig { batch_size, progress: false, threads: None }
 }
 
 fn max_diff(a: ndarray::ArrayView1<'_, f32>, b: &[f32]) -> f32 {

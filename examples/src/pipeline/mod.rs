@@ -156,6 +156,41 @@ pub struct PipelineConfig {
     pub accuracy_prior_grid: Vec<f64>,
     /// Print a line per trial on standard error.
     pub progress: bool,
+    /// What the end model reads.
+    pub input: InputKind,
+    /// libtorch's intra-op CPU threads for the end models and the encoder.
+    pub threads: usize,
+}
+
+/// The end model's input: word counts through a bag-of-words layer, or sentence embeddings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum InputKind {
+    /// Word counts → a sparse bag-of-words layer of width `bow_dim` (the paper's network).
+    Bow,
+    /// all-MiniLM-L6-v2 sentence embeddings (384 wide, frozen, cached on disk) → the layers.
+    Minilm,
+}
+
+impl InputKind {
+    /// The `--input` value.
+    pub fn name(self) -> &'static str {
+        match self {
+            InputKind::Bow => "bow",
+            InputKind::Minilm => "minilm",
+        }
+    }
+
+    /// Parses an `--input` value.
+    ///
+    /// # Errors
+    /// A message listing the accepted values.
+    pub fn parse(s: &str) -> Result<Self, String> {
+        match s {
+            "bow" => Ok(InputKind::Bow),
+            "minilm" => Ok(InputKind::Minilm),
+            other => Err(format!("`--input {other}`: expected bow or minilm")),
+        }
+    }
 }
 
 impl PipelineConfig {
@@ -175,6 +210,8 @@ impl PipelineConfig {
             dev_labels_max_epochs: 60,
             accuracy_prior_grid: vec![1.0, 3.0, 10.0, 30.0, 100.0],
             progress: true,
+            input: InputKind::Bow,
+            threads: 1,
         }
     }
 
@@ -300,6 +337,10 @@ pub struct Args {
     pub out: Option<PathBuf>,
     /// Data folder.
     pub data: Option<PathBuf>,
+    /// `--input`.
+    pub input: Option<InputKind>,
+    /// `--threads`.
+    pub threads: Option<usize>,
     /// Binary-specific `--name value` options, in order.
     pub extra: Vec<(String, String)>,
 }
@@ -311,7 +352,8 @@ impl Args {
     /// # Errors
     /// A message naming the unknown or incomplete argument.
     pub fn parse(args: impl IntoIterator<Item = String>, usage: &str, extra: &[&str]) -> Result<Option<Self>, String> {
-        let mut out = Args { quick: false, trials: None, out: None, data: None, extra: Vec::new() };
+        let mut out =
+            Args { quick: false, trials: None, out: None, data: None, input: None, threads: None, extra: Vec::new() };
         let mut it = args.into_iter();
         while let Some(arg) = it.next() {
             let mut value = |name: &str| it.next().ok_or_else(|| format!("`{name}` needs a value (try --help)"));
@@ -322,6 +364,12 @@ impl Args {
                     let n = v.parse::<usize>().ok().filter(|&n| n > 0);
                     out.trials = Some(n.ok_or_else(|| format!("`--trials {v}`: expected a number ≥ 1"))?);
                 }
+                "--threads" => {
+                    let v = value("--threads")?;
+                    let n = v.parse::<usize>().ok().filter(|&n| n > 0);
+                    out.threads = Some(n.ok_or_else(|| format!("`--threads {v}`: expected a number ≥ 1"))?);
+                }
+                "--input" => out.input = Some(InputKind::parse(&value("--input")?)?),
                 "--out" => out.out = Some(PathBuf::from(value("--out")?)),
                 "--data" => out.data = Some(PathBuf::from(value("--data")?)),
                 "-h" | "--help" => {
@@ -360,15 +408,26 @@ impl Args {
         if let Some(n) = self.trials {
             config.trials = n;
         }
+        if let Some(input) = self.input {
+            config.input = input;
+        }
+        if let Some(n) = self.threads {
+            config.threads = n;
+        }
         config
     }
 
     /// The output folder: `--out`, else `results/<name>` for full runs and
-    /// `target/pipeline/<name>-quick` in quick mode (both under the workspace root).
+    /// `target/pipeline/<name>-quick` in quick mode (both under the workspace root), with
+    /// `-<input>` after the name for an input other than the bag of words.
     pub fn out_dir(&self, name: &str) -> PathBuf {
         if let Some(out) = &self.out {
             return out.clone();
         }
+        let name = match self.input {
+            Some(input) if input != InputKind::Bow => format!("{name}-{}", input.name()),
+            _ => name.to_owned(),
+        };
         let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
         if self.quick {
             root.join("target").join("pipeline").join(format!("{name}-quick"))
@@ -453,5 +512,11 @@ mod tests {
         assert_eq!(args(&["--trials", "0"]).unwrap_err(), "`--trials 0`: expected a number ≥ 1");
         assert_eq!(args(&["--out"]).unwrap_err(), "`--out` needs a value (try --help)");
         assert_eq!(args(&["--bogus"]).unwrap_err(), "unknown argument `--bogus` (try --help)");
+        let m = args(&["--quick", "--input", "minilm", "--threads", "2"]).unwrap().unwrap();
+        assert_eq!((m.config().input, m.config().threads), (InputKind::Minilm, 2));
+        assert!(m.out_dir("trec").ends_with("target/pipeline/trec-minilm-quick"));
+        assert_eq!((a.config().input, a.config().threads), (InputKind::Bow, 1));
+        assert_eq!(args(&["--input", "glove"]).unwrap_err(), "`--input glove`: expected bow or minilm");
+        assert_eq!(args(&["--threads", "0"]).unwrap_err(), "`--threads 0`: expected a number ≥ 1");
     }
 }

@@ -186,6 +186,7 @@ mod tests {
                     LfStat { name: "lf_b".into(), task: "Root".into(), coverage: 0.1, dev_accuracy: None },
                 ],
                 n_features: 3,
+                features: None,
             },
             setup: Setup {
                 quick: true,
@@ -201,6 +202,8 @@ mod tests {
                 ablation_accuracy_prior: 1.0,
                 dev_labels_epochs: 1,
                 device: "Cpu".into(),
+                input: "bow".into(),
+                threads: None,
             },
             machine: Machine { cpu: "x".into(), cores: 1, memory_gib: 1.0, os: "x".into(), date: "x".into() },
             paper: None,

@@ -61,12 +61,12 @@ pub fn render(results: &Results) -> String {
     let _ = writeln!(
         out,
         "Data: {} unlabeled training items ({:.1}% with at least one LF vote), {} dev labels, {} test items; \
-         {} word features",
+         {}",
         d.n_train,
         100.0 * d.n_covered as f64 / d.n_train.max(1) as f64,
         d.n_dev,
         d.n_test,
-        d.n_features
+        d.features.clone().unwrap_or_else(|| format!("{} word features", d.n_features))
     );
     let _ = writeln!(out, "LFs: {} ({})", d.lfs.len(), per_task.join(", "));
     let _ = writeln!(
@@ -171,12 +171,13 @@ pub fn render(results: &Results) -> String {
         s.dev_labels_epochs
     );
     let net: Vec<String> = s.network.iter().map(|w| w.to_string()).collect();
-    let _ = writeln!(
-        out,
-        "- network: word counts → bag of words {} (ReLU layers), batch {}",
-        net.join(" → "),
-        s.batch_size
-    );
+    let input = match s.input.as_str() {
+        "bow" => "word counts → bag of words".to_owned(),
+        "minilm" => format!("all-MiniLM-L6-v2 embeddings ({}, frozen) →", d.n_features),
+        other => format!("{other} →"),
+    };
+    let threads = s.threads.map(|t| format!(", {t} libtorch thread(s)")).unwrap_or_default();
+    let _ = writeln!(out, "- network: {input} {} (ReLU layers), batch {}{threads}", net.join(" → "), s.batch_size);
     let _ = writeln!(out);
 
     let _ = writeln!(out, "Wall time (s)");
@@ -236,6 +237,7 @@ mod tests {
                     LfStat { name: "lf_b".into(), task: "Left".into(), coverage: 0.2, dev_accuracy: None },
                 ],
                 n_features: 1234,
+                features: None,
             },
             setup: Setup {
                 quick: true,
@@ -251,6 +253,8 @@ mod tests {
                 ablation_accuracy_prior: 10.0,
                 dev_labels_epochs: 12,
                 device: "Cpu".into(),
+                input: "bow".into(),
+                threads: Some(1),
             },
             machine: Machine {
                 cpu: "Test CPU".into(),

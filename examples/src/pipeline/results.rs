@@ -133,6 +133,9 @@ pub struct DatasetInfo {
     pub lfs: Vec<LfStat>,
     /// Vocabulary size of the word-count features.
     pub n_features: usize,
+    /// What the end model reads (e.g. "6448 word features"); absent in older result files.
+    #[serde(default)]
+    pub features: Option<String>,
 }
 
 /// The paper's numbers for the corresponding data set (end-label accuracy, %), for the report's
@@ -174,6 +177,16 @@ pub struct Setup {
     pub dev_labels_epochs: usize,
     /// Where the end models ran (`Cpu`, `Cuda(0)`).
     pub device: String,
+    /// The end model's input (`bow`, `minilm`); `bow` in older result files.
+    #[serde(default = "bow")]
+    pub input: String,
+    /// libtorch's CPU threads (absent in older result files).
+    #[serde(default)]
+    pub threads: Option<usize>,
+}
+
+fn bow() -> String {
+    "bow".into()
 }
 
 /// The machine a run was measured on.

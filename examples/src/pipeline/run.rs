@@ -4,17 +4,21 @@ use std::collections::BTreeMap;
 use std::time::Instant;
 
 use metal_runtime::analysis::LfSummary;
-use metal_runtime::end_model::{Architecture, DevSet, EndModel, EndModelConfig, InputConfig, TrainConfig, TrainSet};
+use metal_runtime::encoder::{EmbeddingCache, EncodeConfig, SentenceEncoder};
+use metal_runtime::end_model::{
+    Architecture, DevSet, EndModel, EndModelConfig, Features, InputConfig, TrainConfig, TrainSet,
+};
 use metal_runtime::featurize::{Featurizer, SparseFeatures};
 use metal_runtime::label_model::{FittedLabelModel, Hierarchical, LabelModel, MajorityVote, ProbLabels};
 use metal_runtime::prelude::*;
 use metal_runtime::Result;
+use ndarray::{Array2, Axis};
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
 use rand_xoshiro::Xoshiro256PlusPlus;
 
 use super::results::{Cell, CellId, DatasetInfo, LfStat, Machine, Results, Setup, Trial};
-use super::{accuracy, task_accuracy, Corpus, PipelineConfig};
+use super::{accuracy, task_accuracy, Corpus, InputKind, PipelineConfig};
 
 /// Folds of the cross-validation that picks the dev-labels baseline's epochs.
 const CV_FOLDS: usize = 5;
@@ -59,25 +63,75 @@ fn select_extended(
     Ok((Fitted { model, seconds: start.elapsed().as_secs_f64() }, prior))
 }
 
+/// The features of one split: word counts or sentence embeddings.
+enum Inputs {
+    Words(SparseFeatures),
+    Embeddings(Array2<f32>),
+}
+
+impl Inputs {
+    fn features(&self) -> Features<'_> {
+        match self {
+            Inputs::Words(x) => Features::Sparse(x),
+            Inputs::Embeddings(x) => Features::Dense(x.view()),
+        }
+    }
+
+    fn n_features(&self) -> usize {
+        self.features().n_features()
+    }
+
+    fn select(&self, items: &[usize]) -> Inputs {
+        match self {
+            Inputs::Words(x) => Inputs::Words(x.select(items)),
+            Inputs::Embeddings(x) => Inputs::Embeddings(x.select(Axis(0), items)),
+        }
+    }
+}
+
+/// The end model's features of the three splits, and how they were made.
+fn featurize(corpus: &Corpus, config: &PipelineConfig) -> Result<(Inputs, Inputs, Inputs, String)> {
+    match config.input {
+        InputKind::Bow => {
+            let featurizer = Featurizer::fit(&corpus.texts_train, &config.featurizer)?;
+            let words = |t: &[String]| Inputs::Words(featurizer.transform(t));
+            let what = format!("{} word features", featurizer.n_features());
+            Ok((words(&corpus.texts_train), words(&corpus.texts_dev), words(&corpus.texts_test), what))
+        }
+        InputKind::Minilm => {
+            let encoder = SentenceEncoder::minilm(tch::Device::Cpu)?;
+            let cache = EmbeddingCache::open_default(&encoder)?;
+            let cfg =
+                EncodeConfig { progress: config.progress, threads: Some(config.threads), ..EncodeConfig::default() };
+            let embed = |t: &[String]| cache.encode(&encoder, t, &cfg).map(Inputs::Embeddings);
+            let what =
+                format!("all-MiniLM-L6-v2 embeddings ({} wide, cached under {})", encoder.dim(), cache.dir().display());
+            Ok((embed(&corpus.texts_train)?, embed(&corpus.texts_dev)?, embed(&corpus.texts_test)?, what))
+        }
+    }
+}
+
 /// What every end model of a run shares.
 struct EndModels<'a> {
     corpus: &'a Corpus,
     config: &'a PipelineConfig,
     device: tch::Device,
-    x_train: SparseFeatures,
-    x_dev: SparseFeatures,
-    x_test: SparseFeatures,
+    x_train: Inputs,
+    x_dev: Inputs,
+    x_test: Inputs,
 }
 
 impl EndModels<'_> {
     fn network(&self, architecture: Architecture, seed: u64) -> Result<EndModel> {
-        let config = EndModelConfig {
-            architecture,
-            input: InputConfig::BagOfWords { dim: self.config.bow_dim },
-            layers: self.config.layers.clone(),
-            seed,
-            ..EndModelConfig::default()
+        let (input, layers) = match self.config.input {
+            InputKind::Bow => (InputConfig::BagOfWords { dim: self.config.bow_dim }, self.config.layers.clone()),
+            // The embeddings feed the same stack, with the bag-of-words layer's width as a dense layer.
+            InputKind::Minilm => (
+                InputConfig::Identity,
+                std::iter::once(self.config.bow_dim).chain(self.config.layers.clone()).collect(),
+            ),
         };
+        let config = EndModelConfig { architecture, input, layers, seed, ..EndModelConfig::default() };
         EndModel::new_on(self.corpus.graph.clone(), self.x_train.n_features(), config, self.device)
     }
 
@@ -89,6 +143,7 @@ impl EndModels<'_> {
             patience,
             seed,
             progress: false,
+            threads: Some(self.config.threads),
             ..TrainConfig::default()
         }
     }
@@ -105,11 +160,11 @@ impl EndModels<'_> {
     ) -> Result<Cell> {
         let mut model = self.network(architecture, seed)?;
         let log = model.train(
-            &TrainSet::new(&self.x_train, labels).keep(keep),
-            Some(&DevSet::new(&self.x_dev, &self.corpus.gold_dev)),
+            &TrainSet::new(self.x_train.features(), labels).keep(keep),
+            Some(&DevSet::new(self.x_dev.features(), &self.corpus.gold_dev)),
             &self.train_config(lr, self.config.max_epochs, Some(self.config.patience), seed),
         )?;
-        let pred = model.predict(&self.x_test)?;
+        let pred = model.predict(self.x_test.features())?;
         Ok(Cell {
             test_accuracy: accuracy(&pred, &self.corpus.gold_test),
             dev_accuracy: log.best_dev_accuracy,
@@ -163,8 +218,8 @@ impl EndModels<'_> {
             let (x_fit, x_held, gold_held) = (self.x_dev.select(&fit), self.x_dev.select(&held), gold(&held));
             let mut model = self.network(Architecture::hier(), seed)?;
             let log = model.train(
-                &TrainSet::new(&x_fit, &labels),
-                Some(&DevSet::new(&x_held, &gold_held)),
+                &TrainSet::new(x_fit.features(), &labels),
+                Some(&DevSet::new(x_held.features(), &gold_held)),
                 &self.train_config(lr, max, None, seed),
             )?;
             for (sum, epoch) in sums.iter_mut().zip(&log.epochs) {
@@ -180,8 +235,8 @@ impl EndModels<'_> {
         let labels = ProbLabels::one_hot(self.corpus.graph.clone(), &self.corpus.gold_dev)?;
         let mut model = self.network(Architecture::hier(), seed)?;
         let config = self.train_config(lr, epochs, None, seed);
-        let log = model.train(&TrainSet::new(&self.x_dev, &labels), None, &config)?;
-        let pred = model.predict(&self.x_test)?;
+        let log = model.train(&TrainSet::new(self.x_dev.features(), &labels), None, &config)?;
+        let pred = model.predict(self.x_test.features())?;
         Ok(Cell {
             test_accuracy: accuracy(&pred, &self.corpus.gold_test),
             dev_accuracy: None,
@@ -227,16 +282,13 @@ pub fn run(corpus: &Corpus, config: &PipelineConfig) -> Result<Results> {
     };
 
     let start = Instant::now();
-    let featurizer = Featurizer::fit(&corpus.texts_train, &config.featurizer)?;
-    let models = EndModels {
-        corpus,
-        config,
-        device: metal_runtime::device::default_device(),
-        x_train: featurizer.transform(&corpus.texts_train),
-        x_dev: featurizer.transform(&corpus.texts_dev),
-        x_test: featurizer.transform(&corpus.texts_test),
+    let (x_train, x_dev, x_test, features) = featurize(corpus, config)?;
+    let models = EndModels { corpus, config, device: metal_runtime::device::default_device(), x_train, x_dev, x_test };
+    let stage = match config.input {
+        InputKind::Bow => "featurize (word counts)",
+        InputKind::Minilm => "featurize (MiniLM embeddings; cached after the first run)",
     };
-    stages.insert("featurize (word counts)".to_owned(), start.elapsed().as_secs_f64());
+    stages.insert(stage.to_owned(), start.elapsed().as_secs_f64());
 
     let (l_train, l_dev, l_test) = (&corpus.l_train, &corpus.l_dev, &corpus.l_test);
     let seed0 = config.first_seed;
@@ -353,7 +405,8 @@ pub fn run(corpus: &Corpus, config: &PipelineConfig) -> Result<Results> {
             n_test: l_test.n_items(),
             n_covered: keep.iter().filter(|&&k| k).count(),
             lfs,
-            n_features: featurizer.n_features(),
+            n_features: models.x_train.n_features(),
+            features: Some(features),
         },
         setup: Setup {
             quick: config.quick,
@@ -369,6 +422,8 @@ pub fn run(corpus: &Corpus, config: &PipelineConfig) -> Result<Results> {
             ablation_accuracy_prior: ablation_prior,
             dev_labels_epochs: dev_epochs,
             device: format!("{:?}", models.device),
+            input: config.input.name().to_owned(),
+            threads: Some(config.threads),
         },
         machine: Machine::current(),
         paper: corpus.paper.clone(),

@@ -80,11 +80,13 @@ pub struct EncodeConfig {
     pub batch_size: usize,
     /// Show a progress bar (on standard error, when it is a terminal).
     pub progress: bool,
+    /// libtorch's intra-op CPU threads (process-wide; `None`: libtorch's setting, one per core).
+    pub threads: Option<usize>,
 }
 
 impl Default for EncodeConfig {
     fn default() -> Self {
-        EncodeConfig { batch_size: 64, progress: true }
+        EncodeConfig { batch_size: 64, progress: true, threads: None }
     }
 }
 
@@ -356,6 +358,9 @@ impl SentenceEncoder {
     pub(crate) fn encode_inner(&self, texts: &[String], config: &EncodeConfig) -> Result<Array2<f32>> {
         if config.batch_size == 0 {
             return Err(EncoderError::InvalidConfig { name: "batch_size", value: "0".into(), expected: "at least 1" });
+        }
+        if let Some(threads) = config.threads {
+            crate::device::set_threads(threads);
         }
         let tokens = self.files.tokenize(texts)?;
         let mut order: Vec<usize> = (0..texts.len()).collect();
