@@ -105,3 +105,76 @@ fn a_missing_model_folder_says_how_to_install_it() {
     let msg = SentenceEncoder::load(dir.path(), tch::Device::Cpu).unwrap_err().to_string();
     assert!(msg.contains("config.json") && msg.contains("missing field"), "{msg}");
 }
+
+#[test]
+fn the_encoder_fine_tunes_as_the_end_models_input_and_round_trips() {
+    use std::sync::Arc;
+
+    use metal_runtime::encoder::minilm_dir;
+    use metal_runtime::end_model::{
+        Architecture, DevSet, EndModel, EndModelConfig, InputConfig, TrainConfig, TrainSet,
+    };
+    use metal_runtime::label_model::ProbLabels;
+    use metal_runtime::schema::{TaskDef, TaskGraph};
+
+    let graph = Arc::new(TaskGraph::new(vec![TaskDef::new("Finding", ["normal", "abnormal"])]).unwrap());
+    let texts: Vec<String> = [
+        "The lungs are clear.",
+        "No acute cardiopulmonary abnormality.",
+        "Normal chest radiograph.",
+        "Heart size is normal and the lungs are clear.",
+        "No pneumothorax or pleural effusion.",
+        "Unremarkable study.",
+        "Large right pleural effusion.",
+        "Left lower lobe consolidation concerning for pneumonia.",
+        "There is a moderate pneumothorax on the right.",
+        "Cardiomegaly with pulmonary edema.",
+        "Displaced rib fracture.",
+        "Mass in the right upper lobe.",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    let gold: Vec<usize> = (0..12).map(|i| usize::from(i >= 6)).collect();
+    let labels = ProbLabels::one_hot(graph.clone(), &gold).unwrap();
+    let config = EndModelConfig {
+        architecture: Architecture::FlatMtl,
+        input: InputConfig::Encoder { dir: minilm_dir() },
+        layers: vec![16],
+        seed: 3,
+        ..EndModelConfig::default()
+    };
+    let mut model = EndModel::new_on(graph.clone(), 30522, config, tch::Device::Cpu).unwrap();
+    let ids = model.tokenize(&texts).unwrap();
+    let before: Vec<f64> = model.predict_proba(model.tokens(&ids)).unwrap().end.end_labels().iter().copied().collect();
+    let train = TrainConfig {
+        lr: 3e-3,
+        encoder_lr: Some(1e-4),
+        n_epochs: 4,
+        batch_size: 4,
+        progress: false,
+        threads: Some(1),
+        ..TrainConfig::default()
+    };
+    let log = model.train(&TrainSet::new(model.tokens(&ids), &labels), None, &train).unwrap();
+    assert!(log.epochs.last().unwrap().loss < log.epochs[0].loss, "{:?}", log.epochs);
+    assert_eq!(model.accuracy(&DevSet::new(model.tokens(&ids), &gold)).unwrap(), 1.0);
+    // The pretrained weights moved (at their own rate).
+    let encoder_weight =
+        |m: &EndModel| m.var_store().variables()["input.encoder.layer.0.attention.self.query.weight"].copy();
+    let trained = encoder_weight(&model);
+    let dir = tempfile::tempdir().unwrap();
+    model.save(dir.path()).unwrap();
+    let loaded = EndModel::load(dir.path(), tch::Device::Cpu).unwrap();
+    assert!(encoder_weight(&loaded).equal(&trained));
+    let fresh = EndModel::new_on(graph, 30522, model.config().clone(), tch::Device::Cpu).unwrap();
+    assert!(!encoder_weight(&fresh).equal(&trained), "fine-tuning changed the encoder");
+    let after = model.predict_proba(model.tokens(&ids)).unwrap().end;
+    assert_eq!(loaded.predict_proba(loaded.tokens(&ids)).unwrap().end, after);
+    assert_ne!(after.end_labels().iter().copied().collect::<Vec<_>>(), before);
+    // Word counts are not token ids.
+    let err = model.tokenize(&texts[..1]).map(|_| ()).and_then(|_| {
+        EndModel::new_on(model.graph().clone(), 100, model.config().clone(), tch::Device::Cpu).map(|_| ())
+    });
+    assert!(err.unwrap_err().to_string().contains("vocabulary size"));
+}

@@ -188,6 +188,14 @@ impl ModelFiles {
         self.config.hidden_size
     }
 
+    pub(crate) fn normalizes(&self) -> bool {
+        self.normalize
+    }
+
+    pub(crate) fn vocab_size(&self) -> usize {
+        self.config.vocab_size
+    }
+
     /// Token ids of each text, with the special tokens, truncated to the maximum length.
     pub(crate) fn tokenize(&self, texts: &[String]) -> Result<Vec<Vec<u32>>> {
         texts

@@ -96,6 +96,14 @@ pub enum InputConfig {
         /// Output width D₀.
         dim: usize,
     },
+    /// A pretrained sentence encoder (BERT with mean pooling, e.g. all-MiniLM-L6-v2), fine-tuned
+    /// with the network; it reads token ids ([`Features::Tokens`], from [`EndModel::tokenize`]).
+    /// `n_features` is the model's vocabulary size. Its weights train at
+    /// [`TrainConfig::encoder_lr`].
+    Encoder {
+        /// The sentence-transformers folder ([`crate::encoder::minilm_dir`] for all-MiniLM-L6-v2).
+        dir: PathBuf,
+    },
     /// A user module passed to [`EndModel::with_input`] (set by it; not buildable from the config).
     Custom {
         /// The module's output width.
@@ -223,6 +231,10 @@ pub struct TrainConfig {
     /// does.
     #[serde(default)]
     pub threads: Option<usize>,
+    /// Adam learning rate of a pretrained encoder's weights ([`InputConfig::Encoder`]; `None`:
+    /// `lr`). Fine-tuning wants a smaller rate than the layers above it, e.g. 1e-4.
+    #[serde(default)]
+    pub encoder_lr: Option<f64>,
 }
 
 impl Default for TrainConfig {
@@ -237,6 +249,7 @@ impl Default for TrainConfig {
             seed: 0,
             progress: true,
             threads: None,
+            encoder_lr: None,
         }
     }
 }
@@ -261,6 +274,9 @@ impl TrainConfig {
         }
         if self.n_epochs == 0 {
             return invalid("n_epochs", "0".into(), "at least 1");
+        }
+        if let Some(lr) = self.encoder_lr.filter(|lr| !(*lr > 0.0 && lr.is_finite())) {
+            return invalid("encoder_lr", lr.to_string(), "a finite number > 0");
         }
         if self.threads == Some(0) {
             return invalid("threads", "0".into(), "at least 1 (or None for libtorch's setting)");
@@ -326,6 +342,13 @@ pub enum Features<'a> {
     Sparse(&'a SparseFeatures),
     /// Dense rows.
     Dense(ArrayView2<'a, f32>),
+    /// Token ids per item, for an [`InputConfig::Encoder`] input ([`EndModel::tokenize`]).
+    Tokens {
+        /// Token ids of each item.
+        ids: &'a [Vec<u32>],
+        /// The vocabulary size (ids must be below it).
+        vocab: usize,
+    },
 }
 
 impl<'a> From<&'a SparseFeatures> for Features<'a> {
@@ -352,6 +375,7 @@ impl Features<'_> {
         match self {
             Features::Sparse(x) => x.n_items(),
             Features::Dense(x) => x.nrows(),
+            Features::Tokens { ids, .. } => ids.len(),
         }
     }
 
@@ -360,6 +384,7 @@ impl Features<'_> {
         match self {
             Features::Sparse(x) => x.n_features(),
             Features::Dense(x) => x.ncols(),
+            Features::Tokens { vocab, .. } => *vocab,
         }
     }
 
@@ -376,12 +401,28 @@ impl Features<'_> {
                 return Err(EndModelError::NonFiniteFeature { item: i });
             }
         }
+        if let Features::Tokens { ids, vocab } = self {
+            if let Some((i, id)) =
+                ids.iter().enumerate().find_map(|(i, t)| t.iter().find(|&&id| id as usize >= *vocab).map(|&id| (i, id)))
+            {
+                return Err(EndModelError::InvalidConfig {
+                    name: "token id",
+                    value: format!("{id} (item {i})"),
+                    expected: "below the encoder's vocabulary size",
+                });
+            }
+        }
         Ok(())
     }
 
     /// The rows `items` as a batch on `device`.
     fn batch(&self, items: &[usize], sparse: bool, device: Device) -> Result<InputBatch, TchError> {
         let v = self.n_features();
+        if let Features::Tokens { ids, .. } = self {
+            let rows: Vec<&[u32]> = items.iter().map(|&i| ids[i].as_slice()).collect();
+            let (ids, mask) = crate::encoder::pad_batch(&rows, device)?;
+            return Ok(InputBatch::Tokens { ids, mask });
+        }
         if sparse {
             let (mut indices, mut offsets, mut weights) = (Vec::new(), Vec::with_capacity(items.len()), Vec::new());
             for &i in items {
@@ -398,6 +439,7 @@ impl Features<'_> {
                             weights.push(value);
                         }
                     }
+                    Features::Tokens { .. } => {}
                 }
             }
             Ok(InputBatch::Sparse {
@@ -417,6 +459,7 @@ impl Features<'_> {
                         }
                     }
                     Features::Dense(x) => out.iter_mut().zip(x.row(i)).for_each(|(o, &value)| *o = value),
+                    Features::Tokens { .. } => {}
                 }
             }
             Ok(InputBatch::Dense(
@@ -536,6 +579,8 @@ pub struct EndModel {
     featurizer: Option<Featurizer>,
     /// C × K: 1 where a task column is on an end label's path.
     paths: Tensor,
+    /// The pretrained encoder's files (tokenizer) when the input is [`InputConfig::Encoder`].
+    encoder: Option<crate::encoder::ModelFiles>,
 }
 
 impl std::fmt::Debug for EndModel {
@@ -682,6 +727,24 @@ impl EndModel {
         input: impl FnOnce(&nn::Path<'_>, &mut Xoshiro256PlusPlus) -> Result<Box<dyn InputModule>, TchError>,
     ) -> Result<Self> {
         config.check(&graph, n_features)?;
+        let encoder = match &config.input {
+            InputConfig::Encoder { dir } => {
+                let files = crate::encoder::ModelFiles::read(dir).map_err(|e| EndModelError::InvalidConfig {
+                    name: "input",
+                    value: e.to_string(),
+                    expected: "a readable encoder folder",
+                })?;
+                if files.vocab_size() != n_features {
+                    return Err(EndModelError::ShapeMismatch {
+                        what: "n_features of an encoder input (its vocabulary size)",
+                        expected: files.vocab_size(),
+                        got: n_features,
+                    });
+                }
+                Some(files)
+            }
+            _ => None,
+        };
         tch::manual_seed(config.seed as i64);
         let mut rng = Xoshiro256PlusPlus::seed_from_u64(config.seed);
         let vs = nn::VarStore::new(device);
@@ -697,7 +760,30 @@ impl EndModel {
         let net = MultiTaskNet::build(&root, &graph, &config, input, layers, &mut rng)
             .map_err(torch("building the network"))?;
         let paths = path_matrix(&graph, device).map_err(torch("building the path matrix"))?;
-        Ok(EndModel { vs, net, graph, config, n_features, featurizer: None, paths })
+        Ok(EndModel { vs, net, graph, config, n_features, featurizer: None, paths, encoder })
+    }
+
+    /// Token ids of `texts` for a model whose input is a pretrained encoder
+    /// ([`InputConfig::Encoder`]); pass them as [`tokens`](Self::tokens).
+    ///
+    /// # Errors
+    /// [`EndModelError::InvalidConfig`] when the input is not an encoder; the tokenizer's error
+    /// naming the text it failed on.
+    pub fn tokenize(&self, texts: &[String]) -> crate::Result<Vec<Vec<u32>>> {
+        let Some(files) = &self.encoder else {
+            return Err(EndModelError::InvalidConfig {
+                name: "input",
+                value: format!("{:?}", self.config.input),
+                expected: "a pretrained encoder input to tokenize for",
+            }
+            .into());
+        };
+        Ok(files.tokenize(texts)?)
+    }
+
+    /// Token ids (from [`tokenize`](Self::tokenize)) as features of this model.
+    pub fn tokens<'a>(&self, ids: &'a [Vec<u32>]) -> Features<'a> {
+        Features::Tokens { ids, vocab: self.n_features }
     }
 
     /// The task graph.
@@ -821,6 +907,10 @@ impl EndModel {
         tch::manual_seed(cfg.seed as i64);
         let mut rng = Xoshiro256PlusPlus::seed_from_u64(cfg.seed);
         let mut opt = nn::adam(0.9, 0.999, cfg.weight_decay).build(&self.vs, cfg.lr).map_err(torch("building Adam"))?;
+        if self.encoder.is_some() {
+            // The encoder's weights are in group 1 (tch panics on a group that does not exist).
+            opt.set_lr_group(1, cfg.encoder_lr.unwrap_or(cfg.lr));
+        }
         let mut lazy = lazy_adam::LazyAdam::new(self.net.sparse_parameters(), cfg.lr, cfg.weight_decay)
             .map_err(torch("building lazy Adam"))?;
         let bar = if cfg.progress { ProgressBar::new(cfg.n_epochs as u64) } else { ProgressBar::hidden() };

@@ -9,6 +9,7 @@ use crate::schema::TaskGraph;
 
 /// A mini-batch of inputs on the model's device.
 #[derive(Debug)]
+#[non_exhaustive]
 pub enum InputBatch {
     /// b × D dense rows (f32).
     Dense(Tensor),
@@ -21,6 +22,13 @@ pub enum InputBatch {
         offsets: Tensor,
         /// The value of each entry.
         weights: Tensor,
+    },
+    /// b texts as token ids, padded to the longest: ids and mask are b × L (i64; mask 1 on tokens).
+    Tokens {
+        /// Token ids (0 on padding).
+        ids: Tensor,
+        /// 1 on tokens, 0 on padding.
+        mask: Tensor,
     },
 }
 
@@ -109,7 +117,7 @@ impl InputModule for IdentityInput {
     fn forward_t(&self, x: &InputBatch, _train: bool) -> Result<Tensor, TchError> {
         match x {
             InputBatch::Dense(t) => Ok(t.shallow_clone()),
-            InputBatch::Sparse { .. } => Err(TchError::Kind("the identity input reads dense batches".into())),
+            _ => Err(TchError::Kind("the identity input reads dense batches".into())),
         }
     }
 }
@@ -153,6 +161,9 @@ impl InputModule for BagOfWords {
                 Tensor::f_embedding_bag(&self.weight, indices, offsets, false, 0, true, Some(weights), false)?.0
             }
             InputBatch::Dense(t) => t.f_matmul(&self.weight)?,
+            InputBatch::Tokens { .. } => {
+                return Err(TchError::Kind("the bag-of-words input reads word counts, not token ids".into()))
+            }
         };
         out.f_add(&self.bias)?.f_relu()
     }
@@ -377,10 +388,42 @@ pub(super) fn builtin_input(
     Ok(match *input {
         InputConfig::Identity => Box::new(IdentityInput::new(n_features)),
         InputConfig::BagOfWords { dim } => Box::new(BagOfWords::new(&(path / "input"), n_features, dim, rng)?),
+        InputConfig::Encoder { ref dir } => {
+            // Group 1: the optimizer gives the pretrained weights their own learning rate.
+            let files = crate::encoder::ModelFiles::read(dir).map_err(|e| TchError::Kind(e.to_string()))?;
+            let bert = files.build(&(path / "input").set_group(1)).map_err(|e| TchError::Kind(e.to_string()))?;
+            Box::new(EncoderInput { bert, normalize: files.normalizes(), dim: files.dim() })
+        }
         InputConfig::Custom { .. } => {
             return Err(TchError::Kind("a custom input module must be passed to `with_input`".into()))
         }
     })
+}
+
+/// A pretrained sentence encoder as the input module, fine-tuned with the rest of the network:
+/// token ids → mean-pooled token states (L2-normalized when the model folder says so).
+#[derive(Debug)]
+pub(super) struct EncoderInput {
+    bert: crate::encoder::Bert,
+    normalize: bool,
+    dim: usize,
+}
+
+impl InputModule for EncoderInput {
+    fn out_dim(&self) -> usize {
+        self.dim
+    }
+    fn forward_t(&self, x: &InputBatch, train: bool) -> Result<Tensor, TchError> {
+        let InputBatch::Tokens { ids, mask } = x else {
+            return Err(TchError::Kind("the encoder input reads token ids (`Features::Tokens`)".into()));
+        };
+        let h = self.bert.forward_t(ids, mask, train)?;
+        if self.normalize {
+            crate::encoder::normalize_rows(&h)
+        } else {
+            Ok(h)
+        }
+    }
 }
 
 /// Sum over tasks of the soft cross-entropy of `logits` against `targets` (both b × c per slot),

@@ -361,7 +361,7 @@ impl InputModule for UserInput {
     fn forward_t(&self, x: &InputBatch, _train: bool) -> Result<Tensor, TchError> {
         match x {
             InputBatch::Dense(t) => Ok(nn::Module::forward(&self.0, t).f_tanh()?),
-            InputBatch::Sparse { .. } => Err(TchError::Kind("dense only".into())),
+            _ => Err(TchError::Kind("dense only".into())),
         }
     }
 }
