@@ -54,6 +54,18 @@ if [ -x target/release/bench-end-model ]; then
 else
   echo "bench: target/release/bench-end-model is not built (make build); skipping the end model" >&2
 fi
+# Sentence encoder: ours, then sentence-transformers on the same texts and thread count.
+if [ -x target/release/bench-encoder ]; then
+  scripts/setup-models.sh >/dev/null
+  for threads in 1 2; do
+    target/release/bench-encoder --threads "$threads" --texts-out target/bench-problems/encoder-texts
+    if [ -x "$cache/peers-venv/bin/python3" ] && "$cache/peers-venv/bin/python3" -c 'import sentence_transformers' 2>/dev/null; then
+      "$cache/peers-venv/bin/python3" bench/encoder_reference.py target/bench-problems/encoder-texts "$threads"
+    else
+      echo "bench: no sentence-transformers in $cache/peers-venv; skipping the encoder reference" >&2
+    fi
+  done
+fi
 peers="$cache/peers-venv/bin/python3"
 if [ -x "$peers" ] && "$peers" -c 'import snorkel, hyperlm' 2>/dev/null; then
   "$peers" bench/label_quality_reference.py

@@ -17,6 +17,11 @@ pub fn set_threads(n: usize) {
     tch::set_num_threads(n.max(1) as i32);
 }
 
+/// The cores available to this process (at least 1).
+pub fn cores() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
 /// What libtorch offers on this machine.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct DeviceInfo {

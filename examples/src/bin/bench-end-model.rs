@@ -47,7 +47,7 @@ fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = parse(&args).and_then(|opts| match opts {
         Opts { epochs, one: None } => run_all(epochs),
-        Opts { epochs, one: Some((n, arch, input)) } => run(n, &arch, &input, epochs),
+        Opts { epochs, one: Some((n, arch, input, threads)) } => run(n, &arch, &input, epochs, threads),
     });
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -60,7 +60,7 @@ fn main() -> ExitCode {
 
 fn usage() -> String {
     format!(
-        "usage: bench-end-model [--n {SIZES:?} --arch {} --input {}] [--epochs E]",
+        "usage: bench-end-model [--n {SIZES:?} --arch {} --input {} --threads T] [--epochs E]",
         ARCHS.join("|"),
         INPUTS.join("|")
     )
@@ -69,11 +69,11 @@ fn usage() -> String {
 /// The command line: one configuration, or every one when none is named.
 struct Opts {
     epochs: usize,
-    one: Option<(usize, String, String)>,
+    one: Option<(usize, String, String, usize)>,
 }
 
 fn parse(args: &[String]) -> BenchResult<Opts> {
-    let (mut n, mut arch, mut input, mut epochs) = (None, None, None, Some(EPOCHS));
+    let (mut n, mut arch, mut input, mut epochs, mut threads) = (None, None, None, Some(EPOCHS), None);
     let mut it = args.iter();
     while let Some(arg) = it.next() {
         let value = it.next().cloned();
@@ -82,30 +82,42 @@ fn parse(args: &[String]) -> BenchResult<Opts> {
             "--arch" => arch = value.filter(|a| ARCHS.contains(&a.as_str())),
             "--input" => input = value.filter(|i| INPUTS.contains(&i.as_str())),
             "--epochs" => epochs = value.and_then(|v| v.parse::<usize>().ok()).filter(|&e| e > 0),
+            "--threads" => threads = value.and_then(|v| v.parse::<usize>().ok()).filter(|&t| t > 0),
             _ => return Err(usage().into()),
         }
     }
     match (epochs, n, arch, input) {
-        (Some(epochs), None, None, None) => Ok(Opts { epochs, one: None }),
-        (Some(epochs), Some(n), Some(arch), Some(input)) => Ok(Opts { epochs, one: Some((n, arch, input)) }),
+        (Some(epochs), None, None, None) if threads.is_none() => Ok(Opts { epochs, one: None }),
+        (Some(epochs), Some(n), Some(arch), Some(input)) => {
+            Ok(Opts { epochs, one: Some((n, arch, input, threads.unwrap_or(1))) })
+        }
         _ => Err(usage().into()),
     }
 }
 
-/// Runs every configuration in a child process of its own, so that each peak is its own.
+/// Runs every configuration in a child process of its own, so that each peak is its own, at one
+/// libtorch thread and at one per core.
 fn run_all(epochs: usize) -> BenchResult<()> {
     let exe = std::env::current_exe()?;
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let mut thread_counts = vec![1];
+    if cores > 1 {
+        thread_counts.push(cores);
+    }
     for n in SIZES {
         for input in INPUTS {
             for arch in ARCHS {
                 if input == "identity" && arch != "hier" {
                     continue;
                 }
-                let status = Command::new(&exe)
-                    .args(["--n", &n.to_string(), "--arch", arch, "--input", input, "--epochs", &epochs.to_string()])
-                    .status()?;
-                if !status.success() {
-                    return Err(format!("bench-end-model --n {n} --arch {arch} --input {input}: {status}").into());
+                for threads in &thread_counts {
+                    let status = Command::new(&exe)
+                        .args(["--n", &n.to_string(), "--arch", arch, "--input", input])
+                        .args(["--epochs", &epochs.to_string(), "--threads", &threads.to_string()])
+                        .status()?;
+                    if !status.success() {
+                        return Err(format!("bench-end-model --n {n} --arch {arch} --input {input}: {status}").into());
+                    }
                 }
             }
         }
@@ -125,7 +137,7 @@ fn peak_rss_mb() -> f64 {
         .map_or(f64::NAN, |kb| kb / 1024.0)
 }
 
-fn run(n: usize, arch: &str, input: &str, epochs: usize) -> BenchResult<()> {
+fn run(n: usize, arch: &str, input: &str, epochs: usize, threads: usize) -> BenchResult<()> {
     let articles = if n == 1000 { data::load_train_subset(None)? } else { data::load_train(None)? };
     let texts: Vec<String> = articles.iter().map(|a| format!("{}\n{}", a.title, a.text)).collect();
     let featurizer = Featurizer::fit(&texts, &FeaturizerConfig::default())?;
@@ -152,6 +164,7 @@ fn run(n: usize, arch: &str, input: &str, epochs: usize) -> BenchResult<()> {
         patience: None,
         seed: SEED,
         progress: false,
+        threads: Some(threads),
         ..TrainConfig::default()
     };
     let log = model.train(&TrainSet::new(&x, &labels), None, &train_config)?;
@@ -160,7 +173,7 @@ fn run(n: usize, arch: &str, input: &str, epochs: usize) -> BenchResult<()> {
     let predicted = model.predict(&featurizer.transform(&test_texts))?;
     let hits = predicted.iter().zip(&test).filter(|(p, a)| **p == a.label).count();
     println!(
-        "{{\"name\":\"end_model_epoch\",\"impl\":\"metal-rs\",\"arch\":\"{arch}\",\"n_train\":{},\"n_features\":{},\"input\":\"{input}\",\"epochs\":{},\"batch_size\":{BATCH_SIZE},\"device\":\"{}\",\"seconds_per_epoch\":{:.4},\"peak_rss_mb\":{:.1},\"test_accuracy\":{:.4}}}",
+        "{{\"name\":\"end_model_epoch\",\"impl\":\"metal-rs\",\"arch\":\"{arch}\",\"n_train\":{},\"n_features\":{},\"input\":\"{input}\",\"threads\":{threads},\"epochs\":{},\"batch_size\":{BATCH_SIZE},\"device\":\"{}\",\"seconds_per_epoch\":{:.4},\"peak_rss_mb\":{:.1},\"test_accuracy\":{:.4}}}",
         articles.len(),
         featurizer.n_features(),
         log.epochs.len(),

@@ -6,7 +6,7 @@
 //! prints the report (Tables 1–3).
 //!
 //! ```text
-//! cargo run --release -p metal-examples --features torch --bin radiology -- [--quick] [--trials N] [--input bow|minilm] [--threads N] [--dev-size N] [--out DIR] [--data DIR]
+//! cargo run --release -p metal-examples --features torch --bin radiology -- [--quick] [--trials N] [--input bow|minilm|minilm-tuned] [--threads N] [--dev-size N] [--out DIR] [--data DIR]
 //! ```
 
 use std::collections::BTreeMap;
@@ -17,12 +17,13 @@ use metal_examples::radiology::{data, lfs};
 use metal_runtime::Result;
 
 const USAGE: &str =
-    "usage: radiology [--quick] [--trials N] [--input bow|minilm] [--threads N] [--dev-size N] [--out DIR] [--data DIR]
+    "usage: radiology [--quick] [--trials N] [--input bow|minilm|minilm-tuned] [--threads N] [--dev-size N] [--out DIR] [--data DIR]
   --quick       3 trials instead of 20; output in target/pipeline/radiology-quick
   --trials N    number of seeded trials
   --input KIND  the end model's input: bow (word counts, default) or minilm (all-MiniLM-L6-v2
-                embeddings, cached on disk; install the model once with `make models`)
-  --threads N   libtorch CPU threads (default 1: faster for these small networks on a busy machine)
+                embeddings, cached on disk) or minilm-tuned (fine-tuned; slow on a CPU);
+                install the model once with `make models`
+  --threads N   libtorch CPU threads (default: 1 for the small networks, one per core to fine-tune)
   --dev-size N  dev labels drawn from the dev split (default 50, the paper's protocol)
   --out DIR     output folder (default: results/radiology, or target/pipeline/radiology-quick)
   --data DIR    folder with train.jsonl, dev.jsonl, test.jsonl";

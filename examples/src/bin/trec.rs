@@ -8,7 +8,7 @@
 //! TREC experiment, so the report has no paper column.
 //!
 //! ```text
-//! cargo run --release -p metal-examples --features torch --bin trec -- [--quick] [--trials N] [--input bow|minilm] [--threads N] [--dev-size 50|500] [--out DIR] [--data DIR]
+//! cargo run --release -p metal-examples --features torch --bin trec -- [--quick] [--trials N] [--input bow|minilm|minilm-tuned] [--threads N] [--dev-size 50|500] [--out DIR] [--data DIR]
 //! ```
 
 use std::process::ExitCode;
@@ -18,12 +18,13 @@ use metal_examples::trec::{data, lfs};
 use metal_runtime::Result;
 
 const USAGE: &str =
-    "usage: trec [--quick] [--trials N] [--input bow|minilm] [--threads N] [--dev-size N] [--out DIR] [--data DIR]
+    "usage: trec [--quick] [--trials N] [--input bow|minilm|minilm-tuned] [--threads N] [--dev-size N] [--out DIR] [--data DIR]
   --quick       3 trials instead of 20; output in target/pipeline/trec-dev<N>-quick
   --trials N    number of seeded trials
   --input KIND  the end model's input: bow (word counts, default) or minilm (all-MiniLM-L6-v2
-                embeddings, cached on disk; install the model once with `make models`)
-  --threads N   libtorch CPU threads (default 1: faster for these small networks on a busy machine)
+                embeddings, cached on disk) or minilm-tuned (fine-tuned; slow on a CPU);
+                install the model once with `make models`
+  --threads N   libtorch CPU threads (default: 1 for the small networks, one per core to fine-tune)
   --dev-size N  dev labels drawn from the 500-question dev split (default 50; 500 = all)
   --out DIR     output folder (default: results/trec-dev<N>, or target/pipeline/trec-dev<N>-quick)
   --data DIR    folder with train.jsonl, dev.jsonl, test.jsonl";

@@ -158,8 +158,10 @@ pub struct PipelineConfig {
     pub progress: bool,
     /// What the end model reads.
     pub input: InputKind,
-    /// libtorch's intra-op CPU threads for the end models and the encoder.
-    pub threads: usize,
+    /// libtorch's intra-op CPU threads for the end models and the encoder (`None`: the library's
+    /// choice, 1 for the small networks and one per core for the encoder; see
+    /// [`TrainConfig::threads`](metal_runtime::end_model::TrainConfig::threads)).
+    pub threads: Option<usize>,
 }
 
 /// The end model's input: word counts through a bag-of-words layer, or sentence embeddings.
@@ -169,6 +171,8 @@ pub enum InputKind {
     Bow,
     /// all-MiniLM-L6-v2 sentence embeddings (384 wide, frozen, cached on disk) → the layers.
     Minilm,
+    /// all-MiniLM-L6-v2 fine-tuned with the network (token ids → encoder → the layers).
+    MinilmTuned,
 }
 
 impl InputKind {
@@ -177,6 +181,7 @@ impl InputKind {
         match self {
             InputKind::Bow => "bow",
             InputKind::Minilm => "minilm",
+            InputKind::MinilmTuned => "minilm-tuned",
         }
     }
 
@@ -188,7 +193,8 @@ impl InputKind {
         match s {
             "bow" => Ok(InputKind::Bow),
             "minilm" => Ok(InputKind::Minilm),
-            other => Err(format!("`--input {other}`: expected bow or minilm")),
+            "minilm-tuned" => Ok(InputKind::MinilmTuned),
+            other => Err(format!("`--input {other}`: expected bow, minilm or minilm-tuned")),
         }
     }
 }
@@ -211,13 +217,29 @@ impl PipelineConfig {
             accuracy_prior_grid: vec![1.0, 3.0, 10.0, 30.0, 100.0],
             progress: true,
             input: InputKind::Bow,
-            threads: 1,
+            threads: None,
         }
     }
 
     /// Quick mode: 3 trials.
     pub fn quick() -> Self {
         PipelineConfig { quick: true, trials: 3, ..PipelineConfig::full() }
+    }
+
+    /// The settings with the end model reading `input`. Fine-tuning the encoder
+    /// ([`InputKind::MinilmTuned`]) costs about 300 times a bag-of-words epoch on the CPU, so it
+    /// trains with fixed rates instead of a grid (1e-3 for the layers, 1e-4 for the encoder, the
+    /// usual rates for fine-tuning a small BERT), for at most 3 epochs with patience 1, and the
+    /// dev-labels baseline for at most 10.
+    pub fn with_input(mut self, input: InputKind) -> Self {
+        self.input = input;
+        if input == InputKind::MinilmTuned {
+            self.lr_grid = vec![1e-3];
+            self.max_epochs = 3;
+            self.patience = 1;
+            self.dev_labels_max_epochs = 10;
+        }
+        self
     }
 }
 
@@ -409,10 +431,10 @@ impl Args {
             config.trials = n;
         }
         if let Some(input) = self.input {
-            config.input = input;
+            config = config.with_input(input);
         }
         if let Some(n) = self.threads {
-            config.threads = n;
+            config.threads = Some(n);
         }
         config
     }
@@ -513,10 +535,12 @@ mod tests {
         assert_eq!(args(&["--out"]).unwrap_err(), "`--out` needs a value (try --help)");
         assert_eq!(args(&["--bogus"]).unwrap_err(), "unknown argument `--bogus` (try --help)");
         let m = args(&["--quick", "--input", "minilm", "--threads", "2"]).unwrap().unwrap();
-        assert_eq!((m.config().input, m.config().threads), (InputKind::Minilm, 2));
+        assert_eq!((m.config().input, m.config().threads), (InputKind::Minilm, Some(2)));
         assert!(m.out_dir("trec").ends_with("target/pipeline/trec-minilm-quick"));
-        assert_eq!((a.config().input, a.config().threads), (InputKind::Bow, 1));
-        assert_eq!(args(&["--input", "glove"]).unwrap_err(), "`--input glove`: expected bow or minilm");
+        assert_eq!((a.config().input, a.config().threads), (InputKind::Bow, None));
+        assert_eq!(args(&["--input", "glove"]).unwrap_err(), "`--input glove`: expected bow, minilm or minilm-tuned");
+        let t = args(&["--input", "minilm-tuned"]).unwrap().unwrap().config();
+        assert_eq!((t.input, t.lr_grid.clone(), t.max_epochs), (InputKind::MinilmTuned, vec![1e-3], 3));
         assert_eq!(args(&["--threads", "0"]).unwrap_err(), "`--threads 0`: expected a number ≥ 1");
     }
 }

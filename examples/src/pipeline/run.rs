@@ -67,6 +67,7 @@ fn select_extended(
 enum Inputs {
     Words(SparseFeatures),
     Embeddings(Array2<f32>),
+    Tokens(Vec<Vec<u32>>, usize),
 }
 
 impl Inputs {
@@ -74,6 +75,7 @@ impl Inputs {
         match self {
             Inputs::Words(x) => Features::Sparse(x),
             Inputs::Embeddings(x) => Features::Dense(x.view()),
+            Inputs::Tokens(ids, vocab) => Features::Tokens { ids, vocab: *vocab },
         }
     }
 
@@ -85,6 +87,7 @@ impl Inputs {
         match self {
             Inputs::Words(x) => Inputs::Words(x.select(items)),
             Inputs::Embeddings(x) => Inputs::Embeddings(x.select(Axis(0), items)),
+            Inputs::Tokens(ids, vocab) => Inputs::Tokens(items.iter().map(|&i| ids[i].clone()).collect(), *vocab),
         }
     }
 }
@@ -101,12 +104,18 @@ fn featurize(corpus: &Corpus, config: &PipelineConfig) -> Result<(Inputs, Inputs
         InputKind::Minilm => {
             let encoder = SentenceEncoder::minilm(tch::Device::Cpu)?;
             let cache = EmbeddingCache::open_default(&encoder)?;
-            let cfg =
-                EncodeConfig { progress: config.progress, threads: Some(config.threads), ..EncodeConfig::default() };
+            let cfg = EncodeConfig { progress: config.progress, threads: config.threads, ..EncodeConfig::default() };
             let embed = |t: &[String]| cache.encode(&encoder, t, &cfg).map(Inputs::Embeddings);
             let what =
                 format!("all-MiniLM-L6-v2 embeddings ({} wide, cached under {})", encoder.dim(), cache.dir().display());
             Ok((embed(&corpus.texts_train)?, embed(&corpus.texts_dev)?, embed(&corpus.texts_test)?, what))
+        }
+        InputKind::MinilmTuned => {
+            let encoder = SentenceEncoder::minilm(tch::Device::Cpu)?;
+            let vocab = encoder.vocab_size();
+            let tokens = |t: &[String]| encoder.tokenize(t).map(|ids| Inputs::Tokens(ids, vocab));
+            let what = format!("all-MiniLM-L6-v2 token ids (up to {} per text)", encoder.max_len());
+            Ok((tokens(&corpus.texts_train)?, tokens(&corpus.texts_dev)?, tokens(&corpus.texts_test)?, what))
         }
     }
 }
@@ -130,6 +139,10 @@ impl EndModels<'_> {
                 InputConfig::Identity,
                 std::iter::once(self.config.bow_dim).chain(self.config.layers.clone()).collect(),
             ),
+            InputKind::MinilmTuned => (
+                InputConfig::Encoder { dir: metal_runtime::encoder::minilm_dir() },
+                std::iter::once(self.config.bow_dim).chain(self.config.layers.clone()).collect(),
+            ),
         };
         let config = EndModelConfig { architecture, input, layers, seed, ..EndModelConfig::default() };
         EndModel::new_on(self.corpus.graph.clone(), self.x_train.n_features(), config, self.device)
@@ -143,7 +156,8 @@ impl EndModels<'_> {
             patience,
             seed,
             progress: false,
-            threads: Some(self.config.threads),
+            threads: self.config.threads,
+            encoder_lr: Some(1e-4),
             ..TrainConfig::default()
         }
     }
@@ -178,6 +192,9 @@ impl EndModels<'_> {
     /// The learning rate of `config.lr_grid` with which `architecture`, trained on `labels` under
     /// `seed`, reaches the best dev accuracy (ties go to the smaller rate).
     fn select_lr(&self, architecture: Architecture, labels: &ProbLabels, keep: &[bool], seed: u64) -> Result<f64> {
+        if let [only] = self.config.lr_grid[..] {
+            return Ok(only);
+        }
         let mut best = (f64::NEG_INFINITY, self.config.lr_grid.first().copied().unwrap_or(1e-3));
         for &lr in &self.config.lr_grid {
             let acc = self.on_labels(architecture, labels, keep, lr, seed)?.dev_accuracy.unwrap_or(0.0);
@@ -287,6 +304,7 @@ pub fn run(corpus: &Corpus, config: &PipelineConfig) -> Result<Results> {
     let stage = match config.input {
         InputKind::Bow => "featurize (word counts)",
         InputKind::Minilm => "featurize (MiniLM embeddings; cached after the first run)",
+        InputKind::MinilmTuned => "featurize (MiniLM token ids)",
     };
     stages.insert(stage.to_owned(), start.elapsed().as_secs_f64());
 
@@ -423,7 +441,7 @@ pub fn run(corpus: &Corpus, config: &PipelineConfig) -> Result<Results> {
             dev_labels_epochs: dev_epochs,
             device: format!("{:?}", models.device),
             input: config.input.name().to_owned(),
-            threads: Some(config.threads),
+            threads: config.threads,
         },
         machine: Machine::current(),
         paper: corpus.paper.clone(),

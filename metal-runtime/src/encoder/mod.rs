@@ -80,7 +80,7 @@ pub struct EncodeConfig {
     pub batch_size: usize,
     /// Show a progress bar (on standard error, when it is a terminal).
     pub progress: bool,
-    /// libtorch's intra-op CPU threads (process-wide; `None`: libtorch's setting, one per core).
+    /// libtorch's intra-op CPU threads (process-wide; `None`: one per core).
     pub threads: Option<usize>,
 }
 
@@ -331,6 +331,13 @@ impl SentenceEncoder {
         self.files.max_len
     }
 
+    /// The tokenizer's vocabulary size (the `n_features` of an [`InputConfig::Encoder`] end model).
+    ///
+    /// [`InputConfig::Encoder`]: crate::end_model::InputConfig::Encoder
+    pub fn vocab_size(&self) -> usize {
+        self.files.vocab_size()
+    }
+
     /// Whether embeddings are L2-normalized.
     pub fn normalizes(&self) -> bool {
         self.files.normalize
@@ -367,9 +374,7 @@ impl SentenceEncoder {
         if config.batch_size == 0 {
             return Err(EncoderError::InvalidConfig { name: "batch_size", value: "0".into(), expected: "at least 1" });
         }
-        if let Some(threads) = config.threads {
-            crate::device::set_threads(threads);
-        }
+        crate::device::set_threads(config.threads.unwrap_or_else(crate::device::cores));
         let tokens = self.files.tokenize(texts)?;
         let mut order: Vec<usize> = (0..texts.len()).collect();
         order.sort_by_key(|&i| (tokens[i].len(), i));
