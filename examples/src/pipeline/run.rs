@@ -139,10 +139,10 @@ impl EndModels<'_> {
                 InputConfig::Identity,
                 std::iter::once(self.config.bow_dim).chain(self.config.layers.clone()).collect(),
             ),
-            InputKind::MinilmTuned => (
-                InputConfig::Encoder { dir: metal_runtime::encoder::minilm_dir() },
-                std::iter::once(self.config.bow_dim).chain(self.config.layers.clone()).collect(),
-            ),
+            // The fine-tuned encoder is itself the first layer (as the bag of words is).
+            InputKind::MinilmTuned => {
+                (InputConfig::Encoder { dir: metal_runtime::encoder::minilm_dir() }, self.config.layers.clone())
+            }
         };
         let config = EndModelConfig { architecture, input, layers, seed, ..EndModelConfig::default() };
         EndModel::new_on(self.corpus.graph.clone(), self.x_train.n_features(), config, self.device)
@@ -411,7 +411,10 @@ pub fn run(corpus: &Corpus, config: &PipelineConfig) -> Result<Results> {
             dev_accuracy: lf.empirical_accuracy,
         })
         .collect();
-    let mut network = vec![config.bow_dim];
+    let mut network = match config.input {
+        InputKind::MinilmTuned => Vec::new(),
+        InputKind::Bow | InputKind::Minilm => vec![config.bow_dim],
+    };
     network.extend(&config.layers);
     Ok(Results {
         dataset: DatasetInfo {

@@ -188,10 +188,6 @@ impl ModelFiles {
         self.config.hidden_size
     }
 
-    pub(crate) fn normalizes(&self) -> bool {
-        self.normalize
-    }
-
     pub(crate) fn vocab_size(&self) -> usize {
         self.config.vocab_size
     }

@@ -392,7 +392,7 @@ pub(super) fn builtin_input(
             // Group 1: the optimizer gives the pretrained weights their own learning rate.
             let files = crate::encoder::ModelFiles::read(dir).map_err(|e| TchError::Kind(e.to_string()))?;
             let bert = files.build(&(path / "input").set_group(1)).map_err(|e| TchError::Kind(e.to_string()))?;
-            Box::new(EncoderInput { bert, normalize: files.normalizes(), dim: files.dim() })
+            Box::new(EncoderInput { bert, dim: files.dim() })
         }
         InputConfig::Custom { .. } => {
             return Err(TchError::Kind("a custom input module must be passed to `with_input`".into()))
@@ -401,11 +401,13 @@ pub(super) fn builtin_input(
 }
 
 /// A pretrained sentence encoder as the input module, fine-tuned with the rest of the network:
-/// token ids → mean-pooled token states (L2-normalized when the model folder says so).
+/// token ids → mean-pooled token states. Unlike [`SentenceEncoder`](crate::encoder::SentenceEncoder)
+/// embeddings they are not L2-normalized, whatever the model folder says: unit-length rows
+/// (entries near 1/√384 for all-MiniLM-L6-v2) leave the freshly initialized layers above them
+/// at a scale that a few epochs of fine-tuning do not escape.
 #[derive(Debug)]
 pub(super) struct EncoderInput {
     bert: crate::encoder::Bert,
-    normalize: bool,
     dim: usize,
 }
 
@@ -417,12 +419,7 @@ impl InputModule for EncoderInput {
         let InputBatch::Tokens { ids, mask } = x else {
             return Err(TchError::Kind("the encoder input reads token ids (`Features::Tokens`)".into()));
         };
-        let h = self.bert.forward_t(ids, mask, train)?;
-        if self.normalize {
-            crate::encoder::normalize_rows(&h)
-        } else {
-            Ok(h)
-        }
+        self.bert.forward_t(ids, mask, train)
     }
 }
 

@@ -2,8 +2,12 @@
 
 use rand::Rng;
 
+use ndarray::Array2;
+
+use super::persist::{CONFIG_FILE, WEIGHTS_FILE};
 use super::*;
-use crate::featurize::FeaturizerConfig;
+use crate::featurize::{FeaturizerConfig, SparseFeatures};
+use crate::label_model::ProbLabels;
 use crate::schema::TaskDef;
 use crate::Error;
 
