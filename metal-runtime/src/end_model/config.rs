@@ -102,6 +102,18 @@ impl Default for EndModelConfig {
 }
 
 impl EndModelConfig {
+    /// The paper's network (§4): word counts → a sparse bag-of-words layer of 250 → a ReLU layer
+    /// of 50 → the task heads, wired as `architecture`. Its input is sparse word counts
+    /// ([`Featurizer`](crate::featurize::Featurizer)).
+    pub fn paper(architecture: Architecture) -> Self {
+        EndModelConfig {
+            architecture,
+            input: InputConfig::BagOfWords { dim: 250 },
+            layers: vec![50],
+            ..EndModelConfig::default()
+        }
+    }
+
     /// Checks the settings against `graph` and the number of features.
     ///
     /// # Errors

@@ -215,15 +215,36 @@ fn hard_labels_train_through_the_same_path() {
 }
 
 #[test]
+fn the_paper_preset_is_the_bag_of_words_250_50_network() {
+    let config = EndModelConfig::paper(Architecture::FlatMtl);
+    assert_eq!((config.input, config.layers), (InputConfig::BagOfWords { dim: 250 }, vec![50]));
+    let p = problem();
+    let model = EndModel::new_on(
+        Arc::clone(&p.graph),
+        p.x.n_features(),
+        EndModelConfig::paper(Architecture::hier()),
+        Device::Cpu,
+    );
+    assert!(model.is_ok(), "{model:?}");
+}
+
+#[test]
 fn dropped_items_and_early_stopping() {
     let p = problem();
     let keep: Vec<bool> = (0..p.x.n_items()).map(|i| i % 2 == 0).collect();
     let mut model =
         EndModel::new_on(Arc::clone(&p.graph), p.x.n_features(), tiny(Architecture::FlatMtl), Device::Cpu).unwrap();
     let cfg = TrainConfig { n_epochs: 40, patience: Some(2), ..train_config() };
+    let mut seen = Vec::new();
     let log = model
-        .train(&TrainSet::new(&p.x, &p.labels).keep(&keep), Some(&DevSet::new(&p.x_dev, &p.gold_dev)), &cfg)
+        .train_with(&TrainSet::new(&p.x, &p.labels).keep(&keep), Some(&DevSet::new(&p.x_dev, &p.gold_dev)), &cfg, |e| {
+            seen.push(e.clone())
+        })
         .unwrap();
+    // The callback saw every epoch, in order.
+    assert_eq!(seen, log.epochs);
+    let line = seen[0].line(40);
+    assert!(line.starts_with("end model epoch 1/40: loss ") && line.contains(", dev accuracy "), "{line}");
     assert_eq!(log.n_train_items, 200);
     assert!(log.stopped_early && log.epochs.len() < 40);
     let best = log.best_epoch.unwrap();

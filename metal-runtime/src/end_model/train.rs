@@ -1,5 +1,6 @@
 //! The training loop.
 
+use std::io::IsTerminal;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -27,6 +28,14 @@ pub struct EpochLog {
     pub dev_accuracy: Option<f64>,
     /// Wall-clock seconds of the epoch (evaluation included).
     pub seconds: f64,
+}
+
+impl EpochLog {
+    /// One line for a log: `end model epoch 3/20: loss 0.4123, dev accuracy 0.812 (1.2 s)`.
+    pub fn line(&self, n_epochs: usize) -> String {
+        let dev = self.dev_accuracy.map(|a| format!(", dev accuracy {a:.3}")).unwrap_or_default();
+        format!("end model epoch {}/{n_epochs}: loss {:.4}{dev} ({:.1} s)", self.epoch, self.loss, self.seconds)
+    }
 }
 
 /// What training did.
@@ -63,13 +72,31 @@ impl EndModel {
     /// ([`EndModelError::InvalidLabels`]), gold labels out of range, and no item left to train on
     /// ([`EndModelError::EmptyTrainingSet`]). A non-finite loss stops training with
     /// [`EndModelError::Diverged`].
+    ///
+    /// Progress: with `cfg.progress`, a bar over epochs when standard error is a terminal, and a
+    /// line per epoch (loss, dev accuracy, seconds) when it is not, as in a log file or CI.
     pub fn train(
         &mut self,
         data: &TrainSet<'_>,
         dev: Option<&DevSet<'_>>,
         cfg: &TrainConfig,
     ) -> crate::Result<TrainLog> {
-        Ok(self.train_inner(data, dev, cfg)?)
+        Ok(self.train_inner(data, dev, cfg, &mut |_| {})?)
+    }
+
+    /// [`train`](Self::train), calling `on_epoch` after each epoch with its log (e.g. to record
+    /// curves or report progress elsewhere).
+    ///
+    /// # Errors
+    /// As for [`train`](Self::train).
+    pub fn train_with(
+        &mut self,
+        data: &TrainSet<'_>,
+        dev: Option<&DevSet<'_>>,
+        cfg: &TrainConfig,
+        mut on_epoch: impl FnMut(&EpochLog),
+    ) -> crate::Result<TrainLog> {
+        Ok(self.train_inner(data, dev, cfg, &mut on_epoch)?)
     }
 
     pub(super) fn train_inner(
@@ -77,6 +104,7 @@ impl EndModel {
         data: &TrainSet<'_>,
         dev: Option<&DevSet<'_>>,
         cfg: &TrainConfig,
+        on_epoch: &mut dyn FnMut(&EpochLog),
     ) -> Result<TrainLog> {
         let start = Instant::now();
         let graph = Arc::clone(&self.graph);
@@ -193,7 +221,12 @@ impl EndModel {
                 Some(dev) => Some(self.accuracy(dev)?),
                 None => None,
             };
-            log.epochs.push(EpochLog { epoch, loss, dev_accuracy, seconds: epoch_start.elapsed().as_secs_f64() });
+            let entry = EpochLog { epoch, loss, dev_accuracy, seconds: epoch_start.elapsed().as_secs_f64() };
+            on_epoch(&entry);
+            if cfg.progress && !std::io::stderr().is_terminal() {
+                eprintln!("{}", entry.line(cfg.n_epochs));
+            }
+            log.epochs.push(entry);
             bar.inc(1);
             bar.set_message(match dev_accuracy {
                 Some(a) => format!("loss {loss:.4} dev acc {a:.3}"),
