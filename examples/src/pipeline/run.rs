@@ -6,7 +6,7 @@ use std::time::Instant;
 use metal_runtime::analysis::LfSummary;
 use metal_runtime::encoder::{EmbeddingCache, EncodeConfig, SentenceEncoder};
 use metal_runtime::end_model::{
-    Architecture, DevSet, EndModel, EndModelConfig, Features, InputConfig, TrainConfig, TrainSet,
+    select, Architecture, DevSet, EndModel, EndModelConfig, Features, InputConfig, TrainConfig, TrainSet,
 };
 use metal_runtime::featurize::{Featurizer, SparseFeatures};
 use metal_runtime::label_model::{FittedLabelModel, Hierarchical, LabelModel, MajorityVote, ProbLabels};
@@ -190,19 +190,20 @@ impl EndModels<'_> {
     }
 
     /// The learning rate of `config.lr_grid` with which `architecture`, trained on `labels` under
-    /// `seed`, reaches the best dev accuracy (ties go to the smaller rate).
+    /// `seed`, reaches the best dev accuracy (ties go to the smaller rate;
+    /// [`select::learning_rate`]). A grid of one rate is taken as it is, without training.
     fn select_lr(&self, architecture: Architecture, labels: &ProbLabels, keep: &[bool], seed: u64) -> Result<f64> {
         if let [only] = self.config.lr_grid[..] {
             return Ok(only);
         }
-        let mut best = (f64::NEG_INFINITY, self.config.lr_grid.first().copied().unwrap_or(1e-3));
-        for &lr in &self.config.lr_grid {
-            let acc = self.on_labels(architecture, labels, keep, lr, seed)?.dev_accuracy.unwrap_or(0.0);
-            if acc > best.0 {
-                best = (acc, lr);
-            }
-        }
-        Ok(best.1)
+        let chosen = select::learning_rate(
+            || self.network(architecture, seed),
+            &TrainSet::new(self.x_train.features(), labels).keep(keep),
+            &DevSet::new(self.x_dev.features(), &self.corpus.gold_dev),
+            &self.train_config(0.0, self.config.max_epochs, Some(self.config.patience), seed),
+            &self.config.lr_grid,
+        )?;
+        Ok(chosen.lr)
     }
 
     /// The learning rate and number of epochs for HierMTL on the dev labels alone: the best mean

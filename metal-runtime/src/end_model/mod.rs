@@ -30,6 +30,7 @@ mod modules;
 mod net;
 mod persist;
 mod predict;
+pub mod select;
 mod train;
 
 use std::sync::Arc;

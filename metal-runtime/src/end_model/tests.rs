@@ -480,3 +480,19 @@ fn end_models_can_move_between_threads() {
     is_send::<TrainLog>();
     is_send::<Predictions>();
 }
+
+#[test]
+fn learning_rate_selection_keeps_the_best_dev_accuracy() {
+    let p = problem();
+    let build = || EndModel::new_on(Arc::clone(&p.graph), p.x.n_features(), tiny(Architecture::FlatMtl), Device::Cpu);
+    let (train, dev) = (TrainSet::new(&p.x, &p.labels), DevSet::new(&p.x_dev, &p.gold_dev));
+    let cfg = TrainConfig { n_epochs: 5, ..train_config() };
+    let chosen = select::learning_rate(build, &train, &dev, &cfg, &[1e-6, 0.02]).unwrap();
+    assert_eq!(chosen.tried.iter().map(|t| t.0).collect::<Vec<_>>(), [1e-6, 0.02]);
+    let best = chosen.tried.iter().fold(f64::NEG_INFINITY, |m, t| m.max(t.1));
+    assert_eq!(chosen.log.best_dev_accuracy, Some(best));
+    assert_eq!(chosen.lr, 0.02, "a rate of 1e-6 barely moves the weights: {:?}", chosen.tried);
+    assert_eq!(chosen.model.accuracy(&dev).unwrap(), best);
+    let err = select::learning_rate(build, &train, &dev, &cfg, &[]).unwrap_err();
+    assert!(err.to_string().contains("at least one learning rate"), "{err}");
+}
