@@ -496,3 +496,23 @@ fn learning_rate_selection_keeps_the_best_dev_accuracy() {
     let err = select::learning_rate(build, &train, &dev, &cfg, &[]).unwrap_err();
     assert!(err.to_string().contains("at least one learning rate"), "{err}");
 }
+
+/// Runs on CUDA where libtorch sees a GPU; elsewhere there is nothing to check and it says so.
+#[test]
+fn training_on_cuda_matches_the_cpu_when_a_gpu_is_there() {
+    if !tch::Cuda::is_available() {
+        eprintln!("no CUDA device: the CUDA check did not run");
+        return;
+    }
+    let p = problem();
+    let run = |device: Device| {
+        let mut model =
+            EndModel::new_on(Arc::clone(&p.graph), p.x.n_features(), tiny(Architecture::hier()), device).unwrap();
+        let log = model.train(&TrainSet::new(&p.x, &p.labels), None, &train_config()).unwrap();
+        assert_eq!(log.device, format!("{device:?}"));
+        model.predict_proba(&p.x_test).unwrap().end
+    };
+    let (cpu, cuda) = (run(Device::Cpu), run(Device::Cuda(0)));
+    let diff = (cpu.end_labels().to_owned() - cuda.end_labels()).mapv(f64::abs).fold(0.0, |m: f64, &d| m.max(d));
+    assert!(diff < 1e-3, "CPU and CUDA probabilities differ by {diff}");
+}
