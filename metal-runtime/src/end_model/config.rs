@@ -87,12 +87,15 @@ pub struct EndModelConfig {
     pub custom_layers: bool,
 }
 
+/// The paper's network as HierMTL ([`EndModelConfig::paper`]): a sparse bag-of-words layer of 250
+/// over word counts, a ReLU layer of 50, no dropout, seed 0. Over dense features it reads each
+/// row's nonzero entries the same way.
 impl Default for EndModelConfig {
     fn default() -> Self {
         EndModelConfig {
             architecture: Architecture::hier(),
-            input: InputConfig::Identity,
-            layers: vec![250, 50],
+            input: InputConfig::BagOfWords { dim: 250 },
+            layers: vec![50],
             dropout: 0.0,
             head_layers: None,
             seed: 0,
@@ -106,12 +109,7 @@ impl EndModelConfig {
     /// of 50 → the task heads, wired as `architecture`. Its input is sparse word counts
     /// ([`Featurizer`](crate::featurize::Featurizer)).
     pub fn paper(architecture: Architecture) -> Self {
-        EndModelConfig {
-            architecture,
-            input: InputConfig::BagOfWords { dim: 250 },
-            layers: vec![50],
-            ..EndModelConfig::default()
-        }
+        EndModelConfig { architecture, ..EndModelConfig::default() }
     }
 
     /// Checks the settings against `graph` and the number of features.
