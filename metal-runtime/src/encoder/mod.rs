@@ -119,7 +119,6 @@ pub(crate) struct ModelFiles {
     tokenizer: Tokenizer,
     max_len: usize,
     normalize: bool,
-    key: String,
 }
 
 fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T> {
@@ -171,17 +170,22 @@ impl ModelFiles {
         tokenizer.with_padding(None);
         let truncation = tokenizers::TruncationParams { max_length: max_len, ..Default::default() };
         tokenizer.with_truncation(Some(truncation)).map_err(|e| file_err(e.to_string()))?;
-        // The key of the cache: every file that shapes an embedding, and the settings read from them.
+        Ok(ModelFiles { dir: dir.to_owned(), config, tokenizer, max_len, normalize })
+    }
+
+    /// The key of the embedding cache: a digest of every file that shapes an embedding and of the
+    /// settings read from them. Reads the weights, so only the sentence encoder (whose embeddings
+    /// are cached) computes it.
+    fn key(&self) -> Result<String> {
         let mut hash = Sha256::new();
         for name in ["config.json", "tokenizer.json", "model.safetensors"] {
-            let path = dir.join(name);
+            let path = self.dir.join(name);
             let bytes = std::fs::read(&path).map_err(|e| EncoderError::ModelFile { path, message: e.to_string() })?;
             hash.update((bytes.len() as u64).to_le_bytes());
             hash.update(&bytes);
         }
-        hash.update(format!("max_len={max_len};normalize={normalize};pooling=mean").as_bytes());
-        let key = hash.finalize().iter().take(12).map(|b| format!("{b:02x}")).collect();
-        Ok(ModelFiles { dir: dir.to_owned(), config, tokenizer, max_len, normalize, key })
+        hash.update(format!("max_len={};normalize={};pooling=mean", self.max_len, self.normalize).as_bytes());
+        Ok(hash.finalize().iter().take(12).map(|b| format!("{b:02x}")).collect())
     }
 
     pub(crate) fn dim(&self) -> usize {
@@ -274,6 +278,7 @@ pub(crate) fn pad_batch(tokens: &[&[u32]], device: Device) -> Result<(Tensor, Te
 /// when the model folder says so), in evaluation mode.
 pub struct SentenceEncoder {
     files: ModelFiles,
+    key: String,
     // Owns the parameters `bert` reads.
     _vs: nn::VarStore,
     bert: Bert,
@@ -306,7 +311,8 @@ impl SentenceEncoder {
         let bert = files.build(&vs.root())?;
         let mut vs = vs;
         vs.freeze();
-        Ok(SentenceEncoder { files, _vs: vs, bert, device })
+        let key = files.key()?;
+        Ok(SentenceEncoder { files, key, _vs: vs, bert, device })
     }
 
     /// all-MiniLM-L6-v2 from [`minilm_dir`] (installed by `scripts/setup-models.sh`).
@@ -341,7 +347,7 @@ impl SentenceEncoder {
 
     /// A digest of the model's files and settings: embeddings are equal exactly when keys are.
     pub fn key(&self) -> &str {
-        &self.files.key
+        &self.key
     }
 
     /// The model folder.
