@@ -27,13 +27,15 @@ fn max_diff(matrix: &LabelMatrix, reference: &Path) -> f64 {
     let expected = npy::read_probs(reference).unwrap();
     let got = HyperLabelModel::default().fit(matrix).unwrap().predict_proba(matrix).unwrap();
     assert_eq!(got.end_labels().dim(), expected.dim());
-    (0..matrix.n_items())
+    let d = (0..matrix.n_items())
         .filter(|&i| matrix.row(i).len() > 0)
         .flat_map(|i| {
             let (a, b) = (got.end_labels().row(i).to_owned(), expected.row(i).to_owned());
             a.iter().zip(b.iter()).map(|(x, y)| (x - y).abs()).collect::<Vec<_>>()
         })
-        .fold(0.0, f64::max)
+        .fold(0.0, f64::max);
+    println!("{}: max abs difference {d:.2e}", reference.display());
+    d
 }
 
 #[test]

@@ -27,7 +27,7 @@ use ndarray::Array2;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use super::core::{log_sum_exp, Adam};
+use super::core::{log_sum_exp, Adam, Layout, NULL};
 use super::{check_compatible, ClassBalance, FitReport, FittedLabelModel, LabelModel, Patterns, ProbLabels};
 use crate::error::LabelModelError;
 use crate::label_matrix::{LabelMatrix, LfInfo};
@@ -175,20 +175,12 @@ fn acc_to_theta(acc: f64, k: usize) -> f64 {
     0.5 * (acc * (k as f64 - 1.0) / (1.0 - acc)).ln()
 }
 
-/// Static lookup tables of a schema and LF set.
+/// Static lookup tables of a schema and LF set: the shared [`Layout`] and this model's own.
 #[derive(Debug, Clone)]
 struct Tables {
-    k: usize,
-    n_tasks: usize,
-    /// K × T feasible table, `u16::MAX` for ∅.
-    feasible: Vec<u16>,
-    /// Task and cardinality of each LF.
-    lf_task: Vec<usize>,
-    lf_card: Vec<usize>,
+    lay: Layout,
     /// Offset of LF j's k_t × k_t block in per-LF (true label, vote) tables.
     lf_offset: Vec<usize>,
-    /// Offset of LF j's k_t entries in per-LF, per-true-label arrays.
-    lf_label_offset: Vec<usize>,
     /// K × T: index of `y_t` (k_t for ∅) in a per-task scratch array, offset included.
     score_index: Vec<usize>,
     /// Offsets of each task's block in a per-task scratch array of size Σ (k_t + 1).
@@ -196,69 +188,43 @@ struct Tables {
     task_card: Vec<usize>,
 }
 
-const NULL: u16 = u16::MAX;
-
 /// Floor of every probability the EM M-step estimates, so that logs stay finite.
 const MIN_PROB: f64 = 1e-12;
 
 impl Tables {
     fn new(graph: &TaskGraph, lfs: &[LfInfo]) -> Self {
-        let k = graph.n_end_labels();
-        let n_tasks = graph.n_tasks();
-        let mut feasible = Vec::with_capacity(k * n_tasks);
-        for f in graph.feasible_set() {
-            feasible.extend(f.iter().map(|v| v.unwrap_or(NULL)));
-        }
-        let task_card: Vec<usize> = (0..n_tasks).map(|t| graph.cardinality(t)).collect();
-        let mut task_offset = Vec::with_capacity(n_tasks + 1);
+        let lay = Layout::new(graph, lfs);
+        let task_card: Vec<usize> = (0..lay.n_tasks).map(|t| graph.cardinality(t)).collect();
+        let mut task_offset = Vec::with_capacity(lay.n_tasks + 1);
         let mut off = 0;
         for &c in &task_card {
             task_offset.push(off);
             off += c + 1;
         }
         task_offset.push(off);
-        let lf_card: Vec<usize> = lfs.iter().map(|l| graph.cardinality(l.task)).collect();
         let mut lf_offset = Vec::with_capacity(lfs.len() + 1);
         let mut off = 0;
-        for &c in &lf_card {
+        for &c in &lay.lf_card {
             lf_offset.push(off);
             off += c * c;
         }
         lf_offset.push(off);
-        let score_index = (0..k * n_tasks)
+        let score_index = (0..lay.k * lay.n_tasks)
             .map(|i| {
-                let (y, t) = (i / n_tasks, i % n_tasks);
-                let v = feasible[y * n_tasks + t];
+                let (y, t) = (i / lay.n_tasks, i % lay.n_tasks);
+                let v = lay.y_t(y, t);
                 task_offset[t] + if v == NULL { task_card[t] } else { usize::from(v) }
             })
             .collect();
-        let mut lf_label_offset = Vec::with_capacity(lfs.len() + 1);
-        let mut off = 0;
-        for &c in &lf_card {
-            lf_label_offset.push(off);
-            off += c;
-        }
-        lf_label_offset.push(off);
-        Tables {
-            k,
-            n_tasks,
-            feasible,
-            lf_task: lfs.iter().map(|l| l.task).collect(),
-            lf_card,
-            lf_offset,
-            lf_label_offset,
-            score_index,
-            task_offset,
-            task_card,
-        }
+        Tables { lay, lf_offset, score_index, task_offset, task_card }
     }
 
     fn y_t(&self, y: usize, t: usize) -> u16 {
-        self.feasible[y * self.n_tasks + t]
+        self.lay.y_t(y, t)
     }
 
     fn on(&self, y: usize, j: usize) -> bool {
-        self.y_t(y, self.lf_task[j]) != NULL
+        self.lay.on(y, j)
     }
 }
 
@@ -285,11 +251,11 @@ enum Params {
 impl Tables {
     /// Index of `(j, u)` in per-LF, per-true-label arrays (Σ_j k_t entries).
     fn abstain_index(&self, j: usize, u: usize) -> usize {
-        self.lf_label_offset[j] + u
+        self.lay.offset[j] + u
     }
 
     fn n_abstain(&self) -> usize {
-        self.lf_label_offset[self.lf_card.len()]
+        self.lay.d()
     }
 }
 
@@ -306,13 +272,13 @@ struct Scores {
 
 impl Params {
     fn scores(&self, tab: &Tables) -> Scores {
-        let m = tab.lf_card.len();
+        let m = tab.lay.lf_card.len();
         match self {
             Params::Paper { theta_lab, theta_acc } => {
                 let log_norm = paper_log_prior(tab, theta_lab, theta_acc).1;
                 let mut d_vote = vec![0.0; tab.lf_offset[m]];
                 for j in 0..m {
-                    let k = tab.lf_card[j];
+                    let k = tab.lay.lf_card[j];
                     for u in 0..k {
                         for v in 0..k {
                             let sign = if u == v { 1.0 } else { -1.0 };
@@ -320,13 +286,13 @@ impl Params {
                         }
                     }
                 }
-                Scores { base: vec![0.0; tab.k], d_vote, d_off: vec![0.0; m], log_norm }
+                Scores { base: vec![0.0; tab.lay.k], d_vote, d_off: vec![0.0; m], log_norm }
             }
             Params::Extended { log_prior, vote, abstain, off } => {
                 let mut base = log_prior.clone();
                 for (y, b) in base.iter_mut().enumerate() {
                     for j in 0..m {
-                        let yt = tab.y_t(y, tab.lf_task[j]);
+                        let yt = tab.y_t(y, tab.lay.lf_task[j]);
                         *b += if yt == NULL {
                             (1.0 - off[j]).ln()
                         } else {
@@ -336,7 +302,7 @@ impl Params {
                 }
                 let mut d_vote = vec![0.0; tab.lf_offset[m]];
                 for j in 0..m {
-                    let k = tab.lf_card[j];
+                    let k = tab.lay.lf_card[j];
                     for u in 0..k {
                         let a = abstain[tab.abstain_index(j, u)].ln();
                         for v in 0..k {
@@ -348,7 +314,7 @@ impl Params {
                 Scores {
                     base,
                     d_vote,
-                    d_off: (0..m).map(|j| (off[j] / tab.lf_card[j] as f64).ln() - (1.0 - off[j]).ln()).collect(),
+                    d_off: (0..m).map(|j| (off[j] / tab.lay.lf_card[j] as f64).ln() - (1.0 - off[j]).ln()).collect(),
                     log_norm: 0.0,
                 }
             }
@@ -361,16 +327,16 @@ impl Params {
         match self {
             Params::Paper { theta_lab, theta_acc } => (0..theta_lab.len())
                 .map(|j| {
-                    let k = tab.lf_card[j] as f64;
+                    let k = tab.lay.lf_card[j] as f64;
                     let c = (theta_lab[j] + theta_acc[j]).exp();
                     let w = (theta_lab[j] - theta_acc[j]).exp();
                     c / (c + (k - 1.0) * w)
                 })
                 .collect(),
-            Params::Extended { log_prior, vote, .. } => (0..tab.lf_card.len())
+            Params::Extended { log_prior, vote, .. } => (0..tab.lay.lf_card.len())
                 .map(|j| {
-                    let k = tab.lf_card[j];
-                    let t = tab.lf_task[j];
+                    let k = tab.lay.lf_card[j];
+                    let t = tab.lay.lf_task[j];
                     let (mut correct, mut fired) = (0.0, 0.0);
                     for (y, lp) in log_prior.iter().enumerate() {
                         let yt = tab.y_t(y, t);
@@ -408,12 +374,12 @@ fn paper_log_prior(tab: &Tables, theta_lab: &[f64], theta_acc: &[f64]) -> (Vec<f
     let m = theta_lab.len();
     let log_z_on: Vec<f64> = (0..m)
         .map(|j| {
-            let k = tab.lf_card[j] as f64;
+            let k = tab.lay.lf_card[j] as f64;
             (1.0 + (theta_lab[j] + theta_acc[j]).exp() + (k - 1.0) * (theta_lab[j] - theta_acc[j]).exp()).ln()
         })
         .collect();
-    let w: Vec<f64> = (0..tab.k)
-        .map(|y| (0..m).map(|j| if tab.on(y, j) { log_z_on[j] } else { (tab.lf_card[j] as f64 + 1.0).ln() }).sum())
+    let w: Vec<f64> = (0..tab.lay.k)
+        .map(|y| (0..m).map(|j| if tab.on(y, j) { log_z_on[j] } else { (tab.lay.lf_card[j] as f64 + 1.0).ln() }).sum())
         .collect();
     let lse = log_sum_exp(&w);
     (w.iter().map(|x| x - lse).collect(), lse)
@@ -433,8 +399,8 @@ struct Stats {
 
 impl Stats {
     fn zeros(tab: &Tables) -> Self {
-        let m = tab.lf_card.len();
-        Stats { log_lik: 0.0, mass: vec![0.0; tab.k], vote: vec![0.0; tab.lf_offset[m]], off: vec![0.0; m] }
+        let m = tab.lay.lf_card.len();
+        Stats { log_lik: 0.0, mass: vec![0.0; tab.lay.k], vote: vec![0.0; tab.lf_offset[m]], off: vec![0.0; m] }
     }
 
     fn merge(mut self, other: Stats) -> Stats {
@@ -447,7 +413,7 @@ impl Stats {
 
     /// Per LF: Σ over its votes of q(y_t = vote) and of q(y_t ∉ {vote, ∅}).
     fn correct_wrong(&self, tab: &Tables, j: usize) -> (f64, f64) {
-        let k = tab.lf_card[j];
+        let k = tab.lay.lf_card[j];
         let block = &self.vote[tab.lf_offset[j]..tab.lf_offset[j] + k * k];
         let correct: f64 = (0..k).map(|u| block[u * k + u]).sum();
         (correct, block.iter().sum::<f64>() - correct)
@@ -468,12 +434,12 @@ struct Row {
 
 impl Row {
     fn new(tab: &Tables) -> Self {
-        let size = tab.task_offset[tab.n_tasks];
+        let size = tab.task_offset[tab.lay.n_tasks];
         Row {
             task_score: vec![0.0; size],
-            touched: vec![false; tab.n_tasks],
-            touched_list: Vec::with_capacity(tab.n_tasks),
-            score: vec![0.0; tab.k],
+            touched: vec![false; tab.lay.n_tasks],
+            touched_list: Vec::with_capacity(tab.lay.n_tasks),
+            score: vec![0.0; tab.lay.k],
             marg: vec![0.0; size],
         }
     }
@@ -486,7 +452,7 @@ impl Row {
         self.touched_list.clear();
         for (&j, &v) in lfs.iter().zip(labels) {
             let j = j as usize;
-            let t = tab.lf_task[j];
+            let t = tab.lay.lf_task[j];
             let off = tab.task_offset[t];
             let kt = tab.task_card[t];
             let block = &mut self.task_score[off..=off + kt];
@@ -504,7 +470,7 @@ impl Row {
         }
         let mut max = f64::NEG_INFINITY;
         for (y, out) in self.score.iter_mut().enumerate() {
-            let idx = &tab.score_index[y * tab.n_tasks..(y + 1) * tab.n_tasks];
+            let idx = &tab.score_index[y * tab.lay.n_tasks..(y + 1) * tab.lay.n_tasks];
             let mut s = sc.base[y];
             for &t in &self.touched_list {
                 s += self.task_score[idx[t]];
@@ -531,7 +497,7 @@ impl Row {
             self.marg[off..=off + tab.task_card[t]].iter_mut().for_each(|x| *x = 0.0);
         }
         for (y, &q) in self.score.iter().enumerate() {
-            let idx = &tab.score_index[y * tab.n_tasks..(y + 1) * tab.n_tasks];
+            let idx = &tab.score_index[y * tab.lay.n_tasks..(y + 1) * tab.lay.n_tasks];
             for &t in &self.touched_list {
                 self.marg[idx[t]] += q;
             }
@@ -567,7 +533,7 @@ fn accumulate(st: &mut Stats, row: &mut Row, tab: &Tables, lfs: &[u32], labels: 
         row.marginals(tab);
         for (&j, &v) in lfs.iter().zip(labels) {
             let j = j as usize;
-            let t = tab.lf_task[j];
+            let t = tab.lay.lf_task[j];
             let off = tab.task_offset[t];
             let kt = tab.task_card[t];
             let block = tab.lf_offset[j];
@@ -586,11 +552,11 @@ fn stats_from_posteriors(tab: &Tables, pats: &Patterns<'_>, q: &[f64]) -> Stats 
     let mut row = Row::new(tab);
     for p in 0..pats.len() {
         let (lfs, labels) = pats.pattern(p);
-        row.score.copy_from_slice(&q[p * tab.k..(p + 1) * tab.k]);
+        row.score.copy_from_slice(&q[p * tab.lay.k..(p + 1) * tab.lay.k]);
         row.touched_list.clear();
         row.touched.iter_mut().for_each(|t| *t = false);
         for &j in lfs {
-            let t = tab.lf_task[j as usize];
+            let t = tab.lay.lf_task[j as usize];
             if !row.touched[t] {
                 row.touched[t] = true;
                 row.touched_list.push(t);
@@ -617,14 +583,14 @@ impl FittedHierarchical {
         match &self.params {
             Params::Paper { theta_lab, theta_acc } => (0..theta_lab.len())
                 .map(|j| {
-                    let k = self.tables.lf_card[j] as f64;
+                    let k = self.tables.lay.lf_card[j] as f64;
                     let fire = (theta_lab[j] + theta_acc[j]).exp() + (k - 1.0) * (theta_lab[j] - theta_acc[j]).exp();
                     fire / (1.0 + fire)
                 })
                 .collect(),
-            Params::Extended { log_prior, abstain, .. } => (0..self.tables.lf_card.len())
+            Params::Extended { log_prior, abstain, .. } => (0..self.tables.lay.lf_card.len())
                 .map(|j| {
-                    let t = self.tables.lf_task[j];
+                    let t = self.tables.lay.lf_task[j];
                     let (mut fire, mut on) = (0.0, 0.0);
                     for (y, lp) in log_prior.iter().enumerate() {
                         let yt = self.tables.y_t(y, t);
@@ -647,7 +613,7 @@ impl FittedHierarchical {
     /// form fixes it at `k_t/(k_t+1)`).
     pub fn lf_off_task_propensities(&self) -> Vec<f64> {
         match &self.params {
-            Params::Paper { .. } => self.tables.lf_card.iter().map(|&k| k as f64 / (k as f64 + 1.0)).collect(),
+            Params::Paper { .. } => self.tables.lay.lf_card.iter().map(|&k| k as f64 / (k as f64 + 1.0)).collect(),
             Params::Extended { off, .. } => off.clone(),
         }
     }
@@ -677,7 +643,7 @@ impl FittedLabelModel for FittedHierarchical {
         let pats = Patterns::new(matrix);
         let sc = self.params.scores(&self.tables);
         let tab = &self.tables;
-        let k = tab.k;
+        let k = tab.lay.k;
         let mut per_pattern = vec![0.0; pats.len() * k];
         per_pattern.par_chunks_mut(512 * k).enumerate().for_each(|(c, block)| {
             let mut row = Row::new(tab);
@@ -687,7 +653,7 @@ impl FittedLabelModel for FittedHierarchical {
                 out.copy_from_slice(&row.score);
             }
         });
-        let mut end = Array2::<f64>::zeros((matrix.n_items(), tab.k));
+        let mut end = Array2::<f64>::zeros((matrix.n_items(), tab.lay.k));
         for (mut out, &p) in end.outer_iter_mut().zip(pats.row_pattern()) {
             let p = p as usize;
             out.iter_mut().zip(&per_pattern[p * k..(p + 1) * k]).for_each(|(o, q)| *o = *q);
@@ -751,7 +717,7 @@ impl Hierarchical {
         let pats = Patterns::new(matrix);
         // The initial labels per pattern (those of its first row).
         let init = init.map(|labels| {
-            let k = tab.k;
+            let k = tab.lay.k;
             let mut q = vec![0.0; pats.len() * k];
             let mut seen = vec![false; pats.len()];
             for (i, &p) in pats.row_pattern().iter().enumerate() {
@@ -827,10 +793,10 @@ impl Hierarchical {
         let m = rate.len();
         // P(task of j active) under a uniform prior, to turn vote rates into on-task propensities.
         let p_on: Vec<f64> =
-            (0..m).map(|j| (0..tab.k).filter(|&y| tab.on(y, j)).count() as f64 / tab.k as f64).collect();
+            (0..m).map(|j| (0..tab.lay.k).filter(|&y| tab.on(y, j)).count() as f64 / tab.lay.k as f64).collect();
         let fixed_prior = match &self.class_balance {
             ClassBalance::Learned => None,
-            ClassBalance::Uniform => Some(vec![-(tab.k as f64).ln(); tab.k]),
+            ClassBalance::Uniform => Some(vec![-(tab.lay.k as f64).ln(); tab.lay.k]),
             ClassBalance::Given(p) => Some(p.iter().map(|x| x.ln()).collect()),
         };
         // Start from the symmetric model at `init_accuracy`.
@@ -838,7 +804,7 @@ impl Hierarchical {
         let mut abstain = vec![0.0; tab.n_abstain()];
         for j in 0..m {
             let fire = (rate[j] / p_on[j].max(1e-12)).clamp(0.01, 0.95);
-            let k = tab.lf_card[j];
+            let k = tab.lay.lf_card[j];
             for u in 0..k {
                 abstain[tab.abstain_index(j, u)] = 1.0 - fire;
                 for v in 0..k {
@@ -851,7 +817,7 @@ impl Hierarchical {
             }
         }
         let off = rate.iter().map(|r| (0.1 * r).clamp(1e-4, 0.5)).collect();
-        let log_prior = fixed_prior.clone().unwrap_or_else(|| vec![-(tab.k as f64).ln(); tab.k]);
+        let log_prior = fixed_prior.clone().unwrap_or_else(|| vec![-(tab.lay.k as f64).ln(); tab.lay.k]);
         let mut params = Params::Extended { log_prior, vote, abstain, off };
         if let Some(q) = init {
             // One M-step from the given posteriors.
@@ -889,7 +855,7 @@ impl Hierarchical {
         self.m_step(tab, st, n, vote, abstain, off);
         if learn_prior {
             let s = self.smoothing;
-            let total = n + tab.k as f64 * s;
+            let total = n + tab.lay.k as f64 * s;
             for (lp, mass) in log_prior.iter_mut().zip(&st.mass) {
                 *lp = ((mass + s) / total).max(MIN_PROB).ln();
             }
@@ -900,9 +866,9 @@ impl Hierarchical {
     /// the correct label and (split evenly) on the wrong labels of each true label.
     fn m_step(&self, tab: &Tables, st: &Stats, n: f64, vote: &mut [f64], abstain: &mut [f64], off: &mut [f64]) {
         let s = self.smoothing;
-        for j in 0..tab.lf_card.len() {
-            let k = tab.lf_card[j];
-            let t = tab.lf_task[j];
+        for j in 0..tab.lay.lf_card.len() {
+            let k = tab.lay.lf_card[j];
+            let t = tab.lay.lf_task[j];
             // Posterior mass of each true label of the LF's task.
             let mut n_on = vec![0.0; k];
             for (y, mass) in st.mass.iter().enumerate() {
@@ -970,11 +936,11 @@ impl Hierarchical {
         bar: &ProgressBar,
     ) -> Result<FitOut, LabelModelError> {
         let m = rate.len();
-        let theta_acc0: Vec<f64> = (0..m).map(|j| acc_to_theta(self.init_accuracy, tab.lf_card[j])).collect();
+        let theta_acc0: Vec<f64> = (0..m).map(|j| acc_to_theta(self.init_accuracy, tab.lay.lf_card[j])).collect();
         let theta_lab0: Vec<f64> = (0..m)
             .map(|j| {
                 let p = rate[j].clamp(0.01, 0.95);
-                let k = tab.lf_card[j] as f64;
+                let k = tab.lay.lf_card[j] as f64;
                 let s = theta_acc0[j].exp() + (k - 1.0) * (-theta_acc0[j]).exp();
                 (p / ((1.0 - p) * s)).ln()
             })
@@ -1018,11 +984,11 @@ fn paper_loss_grad(tab: &Tables, pats: &Patterns<'_>, params: &Params, n: f64, l
     let mut grad = vec![0.0; 2 * m];
     let mut penalty = 0.0;
     for j in 0..m {
-        let k = tab.lf_card[j] as f64;
+        let k = tab.lay.lf_card[j] as f64;
         let c = (theta_lab[j] + theta_acc[j]).exp();
         let w = (k - 1.0) * (theta_lab[j] - theta_acc[j]).exp();
         let z = 1.0 + c + w;
-        let p_on: f64 = (0..tab.k).filter(|&y| tab.on(y, j)).map(|y| log_prior[y].exp()).sum();
+        let p_on: f64 = (0..tab.lay.k).filter(|&y| tab.on(y, j)).map(|y| log_prior[y].exp()).sum();
         let model_lab = p_on * (c + w) / z;
         let model_acc = p_on * (c - w) / z;
         let (correct, wrong) = st.correct_wrong(tab, j);

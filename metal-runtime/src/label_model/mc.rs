@@ -34,7 +34,7 @@ use ndarray::{Array2, Axis};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use super::core::{softmax, Adam};
+use super::core::{softmax, Adam, Layout, NULL};
 use super::{check_compatible, ClassBalance, FitReport, FittedLabelModel, LabelModel, ProbLabels};
 use crate::error::LabelModelError;
 use crate::label_matrix::{LabelMatrix, LfInfo};
@@ -138,64 +138,6 @@ const PREDICT_FLOOR: f64 = 0.03;
 
 /// Upper clip of `μ` before the naive-Bayes posterior (as snorkel).
 const PREDICT_CEIL: f64 = 0.99;
-
-/// Marker of ∅ (task not active) in the feasible table.
-const NULL: u16 = u16::MAX;
-
-/// The column layout of `O` and `μ` for a schema and LF set.
-#[derive(Debug, Clone, PartialEq)]
-struct Layout {
-    /// Number of end labels K.
-    k: usize,
-    n_tasks: usize,
-    /// K × T feasible table, [`NULL`] for ∅.
-    feasible: Vec<u16>,
-    lf_task: Vec<usize>,
-    lf_card: Vec<usize>,
-    /// First column of each LF, and `d` last (length m + 1).
-    offset: Vec<usize>,
-}
-
-impl Layout {
-    fn new(graph: &TaskGraph, lfs: &[LfInfo]) -> Self {
-        let mut feasible = Vec::with_capacity(graph.n_end_labels() * graph.n_tasks());
-        for f in graph.feasible_set() {
-            feasible.extend(f.iter().map(|v| v.unwrap_or(NULL)));
-        }
-        let lf_card: Vec<usize> = lfs.iter().map(|l| graph.cardinality(l.task)).collect();
-        let mut offset = Vec::with_capacity(lfs.len() + 1);
-        offset.push(0);
-        for &c in &lf_card {
-            offset.push(offset[offset.len() - 1] + c);
-        }
-        Layout {
-            k: graph.n_end_labels(),
-            n_tasks: graph.n_tasks(),
-            feasible,
-            lf_task: lfs.iter().map(|l| l.task).collect(),
-            lf_card,
-            offset,
-        }
-    }
-
-    fn d(&self) -> usize {
-        self.offset[self.offset.len() - 1]
-    }
-
-    fn m(&self) -> usize {
-        self.lf_task.len()
-    }
-
-    /// The label of end label `y` on the task of LF `j` ([`NULL`] for ∅).
-    fn y_lf(&self, y: usize, j: usize) -> u16 {
-        self.feasible[y * self.n_tasks + self.lf_task[j]]
-    }
-
-    /// The columns of LF `j`.
-    fn cols(&self, j: usize) -> Range<usize> {
-        self.offset[j]..self.offset[j + 1]
-    }
-}
 
 /// The mergeable statistic of the matrix-completion model: `Σ_i L_ind[i]ᵀ·L_ind[i]` (exact counts)
 /// and the number of items, for one schema and LF set.

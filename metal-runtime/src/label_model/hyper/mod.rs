@@ -213,24 +213,11 @@ struct Dense {
     b: Vec<f64>,
 }
 
-impl Dense {
-    fn apply(&self, x: &[f64], y: &mut [f64]) {
-        for ((out, row), b) in y.iter_mut().zip(self.w.chunks_exact(self.d_in)).zip(&self.b) {
-            let mut acc = *b;
-            for (w, v) in row.iter().zip(x) {
-                acc += w * v;
-            }
-            *out = acc;
-        }
-    }
-}
-
-/// The network: four GNN layers and the three-layer classifier.
+/// The network: four GNN layers and the three-layer classifier, with their widths fixed at
+/// compile time.
 #[derive(Debug, Clone)]
 struct Network {
-    /// The four GNN layers with their widths fixed at compile time, for the forward pass.
     fixed: fixed::FixedNetwork,
-    classify: [Dense; 3],
 }
 
 #[derive(Deserialize)]
@@ -310,8 +297,8 @@ fn parse_network(json: &str) -> Result<Network, String> {
     {
         return Err("the layers do not chain".into());
     }
-    let fixed = fixed::FixedNetwork::new(&layers)?;
-    Ok(Network { fixed, classify })
+    let fixed = fixed::FixedNetwork::new(&layers, &classify)?;
+    Ok(Network { fixed })
 }
 
 /// The embedded network, parsed once.
@@ -363,15 +350,9 @@ fn run(
     let feasible = graph.feasible_set();
     let mut scores = Array2::zeros((n_pat, runs.len()));
     for (r, &c) in runs.iter().enumerate() {
-        let value = |j: u32, v: u16| -> f64 {
-            let t = lfs[j as usize].task;
-            if feasible[c][t] == Some(v) {
-                1.0
-            } else {
-                -1.0
-            }
-        };
-        let s = fixed::forward(net, pats, counts, &col_count, n_votes, &value);
+        // An LF's vote is +1 where it is the value of its task on end label c's path.
+        let positive: Vec<Option<u16>> = lfs.iter().map(|lf| feasible[c][lf.task]).collect();
+        let s = fixed::forward(net, pats, counts, &col_count, n_votes, &positive);
         scores.column_mut(r).assign(&ndarray::Array1::from(s));
     }
     let mut out = Array2::zeros((n_pat, k));
@@ -439,7 +420,7 @@ mod tests {
     #[test]
     fn embedded_weights_parse_and_chain() {
         let net = network().unwrap();
-        assert_eq!((net.classify[0].d_in, net.classify[2].d_out), (32, 1));
+        assert_eq!(net.fixed.l3.width(), (8, 32));
     }
 
     #[test]
