@@ -1,15 +1,18 @@
 #!/usr/bin/env python3
 """The Python references of the label-quality benchmark, on the same files as
 `bench-label-quality`: snorkel 0.10's `LabelModel` (defaults: 100 epochs, seed 123, torch on one
-thread) and the Hyper Label Model package (`hyperlm==0.0.5`, `infer(L, return_probs=True)`), on
+thread), the Hyper Label Model package (`hyperlm==0.0.5`, `infer(L, return_probs=True)`) and,
+on the binary sets, flyingsquid's `LabelModel` (the triplet method, defaults), on
 the WRENCH suite (fit and scored on the same items) and the WRENCH train/test splits. Prints one
 JSON line per (set, model), like `bench-label-quality`: argmax with ties broken uniformly at random
 (seed 0).
 
     PYTHON bench/label_quality_reference.py [DATA_DIR]
 
-DATA_DIR defaults to metal-runtime/tests/data. Needs numpy, torch, snorkel==0.10.0 and
-hyperlm==0.0.5 (see ../shared's bench requirements). hyperlm's checkpoint is a pickle, which
+DATA_DIR defaults to metal-runtime/tests/data. Needs numpy, torch, snorkel==0.10.0,
+hyperlm==0.0.5 and flyingsquid with pgmpy (see ../shared's bench requirements; today's pgmpy
+renamed `MarkovModel`, which flyingsquid imports, to `DiscreteMarkovNetwork`: the alias is set
+here before the import). hyperlm's checkpoint is a pickle, which
 torch >= 2.6 refuses by default; it is loaded here with weights_only=False, on the reference side
 only.
 """
@@ -49,17 +52,44 @@ def argmax_random_ties(probs, seed=0):
     return noise.argmax(axis=1)
 
 
+def flyingsquid_label_model():
+    """flyingsquid's LabelModel, with the one rename of today's pgmpy it needs."""
+    import pgmpy.models as pm
+
+    if not hasattr(pm, "MarkovModel"):
+        pm.MarkovModel = pm.DiscreteMarkovNetwork
+    from flyingsquid.label_model import LabelModel
+
+    return LabelModel
+
+
+try:
+    flyingsquid_label_model()
+    HAVE_FLYINGSQUID = True
+except ImportError:
+    print("label_quality_reference: no flyingsquid; skipping it", file=sys.stderr)
+    HAVE_FLYINGSQUID = False
+
+
 def run(name, source, L_train, L_eval, gold, k):
     from hyperlm import HyperLabelModel
     from snorkel.labeling.model import LabelModel
 
-    for model in ["snorkel-lm", "hyperlm"]:
+    models = ["snorkel-lm", "hyperlm"] + (["flyingsquid"] if k == 2 and HAVE_FLYINGSQUID else [])
+    for model in models:
         start = time.perf_counter()
         if model == "snorkel-lm":
             lm = LabelModel(cardinality=k, verbose=False)
             lm.fit(L_train, seed=123, progress_bar=False)
             fit = time.perf_counter() - start
             probs = lm.predict_proba(L_eval)
+        elif model == "flyingsquid":
+            # Binary only; votes in {-1, 0, +1} with 0 = abstain.
+            conv = lambda X: np.where(X < 0, 0, np.where(X == 1, 1, -1)).astype(np.int64)
+            lm = flyingsquid_label_model()(L_train.shape[1])
+            lm.fit(conv(L_train))
+            fit = time.perf_counter() - start
+            probs = lm.predict_proba(conv(L_eval))  # columns: class 0, class 1
         else:
             hlm = HyperLabelModel(device="cpu")
             if L_eval is L_train:

@@ -1,7 +1,7 @@
 //! `metal`: label models from the command line, for label matrices exported from Python.
 //!
 //! ```text
-//! metal label-model --problem DIR [--model hyper-hier|hyper|hier|hier-sym|hier-cc|hier-paper|soft-mv|mv|mc|mc-snorkel] [--seed S] [--threads N] [--out probs.npy]
+//! metal label-model --problem DIR [--model hyper-hier|hyper|hier|hier-sym|hier-cc|hier-paper|soft-mv|mv|mc|mc-snorkel|triplet] [--seed S] [--threads N] [--out probs.npy]
 //! ```
 //!
 //! `DIR` is a synthetic problem (`schema.json`, `L_train.npy`, optional `L_test.npy`, `Y_test.npy`)
@@ -19,7 +19,7 @@ use metal_runtime::io::{npy, synthetic::Problem, wrench};
 use metal_runtime::label_matrix::LabelMatrix;
 use metal_runtime::label_model::{
     ClassBalance, DevLabels, FittedLabelModel, Hierarchical, HyperHier, HyperLabelModel, LabelModel, LfModel,
-    MajorityVote, MatrixCompletion, ModelSelection,
+    MajorityVote, MatrixCompletion, ModelSelection, Triplet,
 };
 use serde::Serialize;
 
@@ -57,6 +57,8 @@ enum ModelKind {
     McSnorkel,
     /// The Hyper Label Model: a pretrained graph network, no fitting (Wu et al., ICLR 2023).
     Hyper,
+    /// FlyingSquid's triplet method: LF accuracies in closed form from pairwise agreements.
+    Triplet,
     /// The default: the hierarchical generative model with its parameters estimated from the
     /// Hyper Label Model's probabilities (one M-step).
     HyperHier,
@@ -222,17 +224,20 @@ fn load(dir: &Path) -> metal_runtime::Result<Loaded> {
 fn label_model(args: &LabelModelArgs) -> metal_runtime::Result<Summary> {
     let data = load(&args.problem)?;
     let train = &data.train;
-    let mut hier = Hierarchical::default();
-    let mut paper = Hierarchical::paper();
-    let mut mc = MatrixCompletion::default();
-    let mut mc_snorkel = MatrixCompletion::snorkel();
-    let mut hyper_hier = HyperHier::default();
+    let mut m = Models {
+        hier: Hierarchical::default(),
+        paper: Hierarchical::paper(),
+        mc: MatrixCompletion::default(),
+        mc_snorkel: MatrixCompletion::snorkel(),
+        hyper_hier: HyperHier::default(),
+        triplet: Triplet::default(),
+    };
     if let Some(e) = args.epochs {
-        hyper_hier.generative.n_epochs = e;
-        hier.n_epochs = e;
-        paper.n_epochs = e;
-        mc.n_epochs = e;
-        mc_snorkel.n_epochs = e;
+        m.hyper_hier.generative.n_epochs = e;
+        m.hier.n_epochs = e;
+        m.paper.n_epochs = e;
+        m.mc.n_epochs = e;
+        m.mc_snorkel.n_epochs = e;
     }
     let balance = match args.class_balance {
         BalanceArg::Learned => ClassBalance::Learned,
@@ -242,10 +247,11 @@ fn label_model(args: &LabelModelArgs) -> metal_runtime::Result<Summary> {
             None => return Err(no_dev("class_balance", "valid")),
         },
     };
-    hier.class_balance = balance.clone();
-    hyper_hier.generative.class_balance = balance.clone();
-    paper.class_balance = balance.clone();
-    mc.class_balance = balance;
+    m.hier.class_balance = balance.clone();
+    m.hyper_hier.generative.class_balance = balance.clone();
+    m.paper.class_balance = balance.clone();
+    m.triplet.class_balance = balance.clone();
+    m.mc.class_balance = balance;
     let start = Instant::now();
     let mut selection = None;
     let model: Box<dyn FittedLabelModel> = match (args.dev, args.model) {
@@ -256,7 +262,7 @@ fn label_model(args: &LabelModelArgs) -> metal_runtime::Result<Summary> {
             selection = Some((selected.name().to_owned(), selected.dev_accuracies().to_vec()));
             Box::new(selected)
         }
-        (false, kind) => fit_one(kind, train, &hier, &paper, &mc, &mc_snorkel, &hyper_hier)?,
+        (false, kind) => m.fit(kind, train)?,
     };
     let fit_seconds = start.elapsed().as_secs_f64();
     for w in &model.fit_report().warnings {
@@ -315,28 +321,36 @@ fn label_model(args: &LabelModelArgs) -> metal_runtime::Result<Summary> {
     })
 }
 
-/// Fits one model of the command line.
-fn fit_one(
-    kind: ModelKind,
-    train: &LabelMatrix,
-    hier: &Hierarchical,
-    paper: &Hierarchical,
-    mc: &MatrixCompletion,
-    mc_snorkel: &MatrixCompletion,
-    hyper_hier: &HyperHier,
-) -> metal_runtime::Result<Box<dyn FittedLabelModel>> {
-    Ok(match kind {
-        ModelKind::Mv => Box::new(MajorityVote.fit(train)?),
-        ModelKind::Hier => Box::new(hier.fit(train)?),
-        ModelKind::HierSym => Box::new(Hierarchical { lf_model: LfModel::Symmetric, ..hier.clone() }.fit(train)?),
-        ModelKind::HierCc => Box::new(Hierarchical { lf_model: LfModel::ClassConditional, ..hier.clone() }.fit(train)?),
-        ModelKind::HierPaper => Box::new(paper.fit(train)?),
-        ModelKind::SoftMv => Box::new(hier.soft_mv(train)?),
-        ModelKind::Mc => Box::new(mc.fit(train)?),
-        ModelKind::McSnorkel => Box::new(mc_snorkel.fit(train)?),
-        ModelKind::Hyper => Box::new(HyperLabelModel::default().fit(train)?),
-        ModelKind::HyperHier => Box::new(hyper_hier.fit(train)?),
-    })
+/// The configurations of the models the command line can fit.
+struct Models {
+    hier: Hierarchical,
+    paper: Hierarchical,
+    mc: MatrixCompletion,
+    mc_snorkel: MatrixCompletion,
+    hyper_hier: HyperHier,
+    triplet: Triplet,
+}
+
+impl Models {
+    /// Fits one model of the command line.
+    fn fit(&self, kind: ModelKind, train: &LabelMatrix) -> metal_runtime::Result<Box<dyn FittedLabelModel>> {
+        let hier = &self.hier;
+        Ok(match kind {
+            ModelKind::Mv => Box::new(MajorityVote.fit(train)?),
+            ModelKind::Hier => Box::new(hier.fit(train)?),
+            ModelKind::HierSym => Box::new(Hierarchical { lf_model: LfModel::Symmetric, ..hier.clone() }.fit(train)?),
+            ModelKind::HierCc => {
+                Box::new(Hierarchical { lf_model: LfModel::ClassConditional, ..hier.clone() }.fit(train)?)
+            }
+            ModelKind::HierPaper => Box::new(self.paper.fit(train)?),
+            ModelKind::SoftMv => Box::new(hier.soft_mv(train)?),
+            ModelKind::Mc => Box::new(self.mc.fit(train)?),
+            ModelKind::McSnorkel => Box::new(self.mc_snorkel.fit(train)?),
+            ModelKind::Hyper => Box::new(HyperLabelModel::default().fit(train)?),
+            ModelKind::HyperHier => Box::new(self.hyper_hier.fit(train)?),
+            ModelKind::Triplet => Box::new(self.triplet.fit(train)?),
+        })
+    }
 }
 
 /// The error for a dev-label option on a folder without dev labels.

@@ -19,7 +19,7 @@ use metal_runtime::io::{npy, wrench};
 use metal_runtime::label_matrix::LabelMatrix;
 use metal_runtime::label_model::{
     DevLabels, FittedLabelModel, Hierarchical, HyperHier, HyperLabelModel, LabelModel, LfModel, MajorityVote,
-    MatrixCompletion, ModelSelection,
+    MatrixCompletion, ModelSelection, Triplet,
 };
 use rand::SeedableRng;
 use rand_xoshiro::Xoshiro256PlusPlus;
@@ -57,8 +57,19 @@ struct Line<'a> {
     fit_seconds: f64,
 }
 
-const MODELS: [&str; 10] =
-    ["mv", "hyper-hier", "hyper", "hier", "hier-sym", "hier-cc", "hier-paper", "soft-mv", "mc", "mc-snorkel"];
+const MODELS: [&str; 11] = [
+    "mv",
+    "hyper-hier",
+    "hyper",
+    "hier",
+    "hier-sym",
+    "hier-cc",
+    "hier-paper",
+    "soft-mv",
+    "mc",
+    "mc-snorkel",
+    "triplet",
+];
 
 fn fit(model: &str, m: &LabelMatrix) -> Result<Box<dyn FittedLabelModel>> {
     let quiet = Hierarchical { progress: false, ..Hierarchical::default() };
@@ -73,6 +84,7 @@ fn fit(model: &str, m: &LabelMatrix) -> Result<Box<dyn FittedLabelModel>> {
         "soft-mv" => Box::new(quiet.soft_mv(m)?),
         "mc" => Box::new(MatrixCompletion::default().fit(m)?),
         "mc-snorkel" => Box::new(MatrixCompletion::snorkel().fit(m)?),
+        "triplet" => Box::new(Triplet::default().fit(m)?),
         _ => unreachable!("the models listed in MODELS"),
     })
 }

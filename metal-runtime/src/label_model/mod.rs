@@ -18,6 +18,8 @@
 //!   class prior and off-task firing propensities; "Soft MV" is its prediction at fixed weights.
 //! - [`MatrixCompletion`]: the matrix-completion model of snorkel-metal's and snorkel's
 //!   `LabelModel` (Ratner et al., AAAI 2019), fit on the mergeable co-vote statistic [`McStats`].
+//! - [`Triplet`]: FlyingSquid's triplet method (Fu et al., ICML 2020), LF accuracies in closed
+//!   form from pairwise agreements, extended to several classes and hierarchies.
 //!
 //! With dev labels ([`DevLabels`]), [`ModelSelection`] fits several candidates and keeps the one
 //! most accurate on them; [`ClassBalance`] can also come from them. [`diagnose`] (run by every
@@ -53,6 +55,7 @@ mod mv;
 mod patterns;
 mod probs;
 mod select;
+mod triplet;
 
 use serde::{Deserialize, Serialize};
 
@@ -69,6 +72,7 @@ pub use mv::{FittedMajorityVote, MajorityVote};
 pub use patterns::Patterns;
 pub use probs::ProbLabels;
 pub use select::{AnyLabelModel, DevLabels, ModelSelection, Selected};
+pub use triplet::{FittedTriplet, Triplet};
 
 /// The class balance (prior over end labels) of the trained label models.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
