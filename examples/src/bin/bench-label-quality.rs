@@ -185,7 +185,10 @@ fn run(data: &Path, pipelines: &Path) -> Result<()> {
 /// [`ModelSelection::defaults`] chooses with them. Suite sets draw the 50 labeled items from the
 /// matrix and are scored on the other items; the others use their own dev items.
 fn dev_labels(sets: &[Set]) -> Result<()> {
-    eprintln!("{:<28} {:>10} {:>10} {:>10}  chosen", "with 50 dev labels", "no dev", "dev bal.", "selected");
+    eprintln!(
+        "{:<28} {:>10} {:>10} {:>10} {:>10} {:>10}  chosen",
+        "with 50 dev labels", "no dev", "dev bal.", "dev acc.", "hier acc.", "selected"
+    );
     for set in sets.iter().filter(|s| s.source != "generated") {
         let (dev_m, dev_y, on, gold) = match (&set.dev, &set.test) {
             (Some((m, y)), Some(test)) => (m.clone(), y.clone(), test.clone(), set.gold.clone()),
@@ -211,23 +214,32 @@ fn dev_labels(sets: &[Set]) -> Result<()> {
         };
         let mut with_balance = HyperHier::default();
         with_balance.generative.class_balance = dev.class_balance();
+        let means = dev.lf_accuracy_means(Hierarchical::default().init_accuracy);
+        let mut with_accuracies = HyperHier::default();
+        with_accuracies.generative.accuracy_prior_means = Some(means.clone());
+        let hier_accuracies =
+            Hierarchical { accuracy_prior_means: Some(means), progress: false, ..Hierarchical::default() };
         let start = Instant::now();
         let selected = ModelSelection::defaults(&dev).fit(&set.train, &dev)?;
         let select_seconds = start.elapsed().as_secs_f64();
         let row = [
             ("hyper-hier", score(&HyperHier::default().fit(&set.train)?)?, 0.0),
             ("hyper-hier, dev class balance", score(&with_balance.fit(&set.train)?)?, 0.0),
+            ("hyper-hier, dev LF accuracy prior", score(&with_accuracies.fit(&set.train)?)?, 0.0),
+            ("hier, dev LF accuracy prior", score(&hier_accuracies.fit(&set.train)?)?, 0.0),
             ("selected on dev labels", score(&selected)?, select_seconds),
         ];
         for (model, accuracy, fit_seconds) in row {
             print_line("label_quality_dev50", set, model, accuracy, fit_seconds);
         }
         eprintln!(
-            "{:<28} {:>10.1} {:>10.1} {:>10.1}  {}",
+            "{:<28} {:>10.1} {:>10.1} {:>10.1} {:>10.1} {:>10.1}  {}",
             format!("{} ({})", set.name, set.source),
             100.0 * row[0].1,
             100.0 * row[1].1,
             100.0 * row[2].1,
+            100.0 * row[3].1,
+            100.0 * row[4].1,
             selected.name()
         );
     }

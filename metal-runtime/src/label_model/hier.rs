@@ -84,6 +84,11 @@ pub struct Hierarchical {
     /// (extended form, class-propensity LFs): negligible for LFs with thousands of votes, it keeps
     /// weakly identified LFs (few overlaps) from drifting.
     pub accuracy_prior: f64,
+    /// Per-LF centers of the accuracy prior, which are also the LFs' initial accuracies (for
+    /// example from dev labels, [`DevLabels::lf_accuracy_means`](super::DevLabels::lf_accuracy_means));
+    /// `None`: `init_accuracy` for every LF. Used by the extended form with class-propensity LFs.
+    #[serde(default)]
+    pub accuracy_prior_means: Option<Vec<f64>>,
     /// Show a progress bar on standard error (when it is a terminal).
     pub progress: bool,
 }
@@ -101,12 +106,18 @@ impl Default for Hierarchical {
             smoothing: 0.5,
             init_accuracy: 0.7,
             accuracy_prior: 30.0,
+            accuracy_prior_means: None,
             progress: true,
         }
     }
 }
 
 impl Hierarchical {
+    /// The center of LF `j`'s accuracy prior, also its initial accuracy.
+    fn prior_accuracy(&self, j: usize) -> f64 {
+        self.accuracy_prior_means.as_ref().map_or(self.init_accuracy, |means| means[j])
+    }
+
     /// The paper's exact form with its defaults.
     pub fn paper() -> Self {
         Hierarchical { form: ModelForm::Paper, n_epochs: 300, tol: 1e-9, ..Hierarchical::default() }
@@ -152,6 +163,15 @@ impl Hierarchical {
         }
         if !(self.smoothing >= 0.0 && self.smoothing.is_finite()) {
             return bad("smoothing", self.smoothing, "non-negative and finite");
+        }
+        if let Some(means) = &self.accuracy_prior_means {
+            if means.len() != matrix.n_lfs() || means.iter().any(|&a| !(a > 0.0 && a < 1.0)) {
+                return Err(LabelModelError::InvalidConfig {
+                    name: "accuracy_prior_means",
+                    value: format!("{} values for {} LFs", means.len(), matrix.n_lfs()),
+                    expected: "one accuracy strictly between 0 and 1 per LF",
+                });
+            }
         }
         if self.tol.is_nan() || self.tol < 0.0 {
             return bad("tol", self.tol, "non-negative");
@@ -799,20 +819,18 @@ impl Hierarchical {
             ClassBalance::Uniform => Some(vec![-(tab.lay.k as f64).ln(); tab.lay.k]),
             ClassBalance::Given(p) => Some(p.iter().map(|x| x.ln()).collect()),
         };
-        // Start from the symmetric model at `init_accuracy`.
+        // Start from the symmetric model at each LF's prior accuracy.
         let mut vote = vec![0.0; tab.lf_offset[m]];
         let mut abstain = vec![0.0; tab.n_abstain()];
         for j in 0..m {
             let fire = (rate[j] / p_on[j].max(1e-12)).clamp(0.01, 0.95);
             let k = tab.lay.lf_card[j];
+            let acc = self.prior_accuracy(j);
             for u in 0..k {
                 abstain[tab.abstain_index(j, u)] = 1.0 - fire;
                 for v in 0..k {
-                    vote[tab.lf_offset[j] + u * k + v] = if u == v {
-                        fire * self.init_accuracy
-                    } else {
-                        fire * (1.0 - self.init_accuracy) / (k as f64 - 1.0)
-                    };
+                    vote[tab.lf_offset[j] + u * k + v] =
+                        if u == v { fire * acc } else { fire * (1.0 - acc) / (k as f64 - 1.0) };
                 }
             }
         }
@@ -898,7 +916,7 @@ impl Hierarchical {
                 LfModel::ClassPropensity => {
                     let (correct, wrong) = st.correct_wrong(tab, j);
                     let sa = self.accuracy_prior;
-                    let acc = ((correct + sa * self.init_accuracy) / (correct + wrong + sa).max(MIN_PROB))
+                    let acc = ((correct + sa * self.prior_accuracy(j)) / (correct + wrong + sa).max(MIN_PROB))
                         .clamp(MIN_PROB, 1.0);
                     for u in 0..k {
                         let fired: f64 = st.vote[block + u * k..block + (u + 1) * k].iter().sum();

@@ -54,6 +54,29 @@ impl<'a> DevLabels<'a> {
         ClassBalance::from_labels(self.labels, self.matrix.graph().n_end_labels())
     }
 
+    /// Per LF, its accuracy on the labeled items as the center of an accuracy prior
+    /// ([`Hierarchical::accuracy_prior_means`]): `(correct + a₀) / (votes + 1)`, counting the
+    /// LF's votes on items where its task applies under the gold label, with one pseudo-vote at
+    /// `a₀ = prior` (so that an LF with no such vote keeps `prior`).
+    pub fn lf_accuracy_means(&self, prior: f64) -> Vec<f64> {
+        let graph = self.matrix.graph();
+        let feasible = graph.feasible_set();
+        let lfs = self.matrix.lfs();
+        let mut correct = vec![0.0; lfs.len()];
+        let mut votes = vec![0.0; lfs.len()];
+        for (i, &y) in self.labels.iter().enumerate() {
+            for (j, v) in self.matrix.row(i) {
+                if let Some(truth) = feasible[y][lfs[j].task] {
+                    votes[j] += 1.0;
+                    if truth == v {
+                        correct[j] += 1.0;
+                    }
+                }
+            }
+        }
+        correct.iter().zip(&votes).map(|(c, n)| (c + prior) / (n + 1.0)).collect()
+    }
+
     /// Accuracy of `model` on the labeled items, ties broken with `seed`.
     ///
     /// # Errors
@@ -252,6 +275,31 @@ mod tests {
         assert_eq!(fit.predict(&mat, 0).unwrap(), mv);
         let all = ModelSelection::defaults(&dev).fit(&mat, &dev).unwrap();
         assert_eq!(all.dev_accuracies().len(), 5);
+    }
+
+    /// Votes counted where the LF's task applies under the gold label, with one pseudo-vote at
+    /// the prior; and the means move the hierarchical model's fit.
+    #[test]
+    fn lf_accuracy_means_from_dev_labels() {
+        let mat = tree_matrix();
+        // End labels: 0 corporate/performance, 1 corporate/funding, 2 markets/money, ...
+        let gold = [0, 2, 1, 3, 4];
+        let dev = DevLabels::new(&mat, &gold).unwrap();
+        let means = dev.lf_accuracy_means(0.7);
+        // Items (-1 = abstain): [0,0,1,-1], [1,-1,-1,2], [0,1,0,0], [-1,-1,-1,1], [1,1,-1,-1].
+        // t1 (Topic) votes on items 0, 1, 2 and 4, right each time.
+        assert!((means[0] - (4.0 + 0.7) / (4.0 + 1.0)).abs() < 1e-12, "{means:?}");
+        // c (Corporate) votes on items 0 and 2 (corporate), wrong both times.
+        assert!((means[2] - 0.7 / (2.0 + 1.0)).abs() < 1e-12, "{means:?}");
+        // m (Markets) votes on items 1, 2 and 3; item 2 is corporate, where Markets does not
+        // apply, so it does not count; of items 1 and 3 one vote is right.
+        assert!((means[3] - (1.0 + 0.7) / (2.0 + 1.0)).abs() < 1e-12, "{means:?}");
+        let with = Hierarchical { accuracy_prior_means: Some(means), progress: false, ..Hierarchical::default() };
+        let without = Hierarchical { progress: false, ..Hierarchical::default() };
+        let (a, b) = (with.fit(&mat).unwrap(), without.fit(&mat).unwrap());
+        assert_ne!(a.lf_accuracies(), b.lf_accuracies());
+        let bad = Hierarchical { accuracy_prior_means: Some(vec![0.5; 3]), ..Hierarchical::default() };
+        assert!(bad.fit(&mat).unwrap_err().to_string().contains("accuracy_prior_means"));
     }
 
     #[test]
