@@ -146,7 +146,7 @@ fn the_encoder_fine_tunes_as_the_end_models_input_and_round_trips() {
     };
     let mut model = EndModel::new_on(graph.clone(), 30522, config, tch::Device::Cpu).unwrap();
     let ids = model.tokenize(&texts).unwrap();
-    let before: Vec<f64> = model.predict_proba(model.tokens(&ids)).unwrap().end.end_labels().iter().copied().collect();
+    let before: Vec<f64> = model.predict_proba(model.tokens(&ids)).unwrap().end_labels().iter().copied().collect();
     let train = TrainConfig {
         lr: 3e-3,
         encoder_lr: Some(1e-4),
@@ -169,8 +169,8 @@ fn the_encoder_fine_tunes_as_the_end_models_input_and_round_trips() {
     assert!(encoder_weight(&loaded).equal(&trained));
     let fresh = EndModel::new_on(graph, 30522, model.config().clone(), tch::Device::Cpu).unwrap();
     assert!(!encoder_weight(&fresh).equal(&trained), "fine-tuning changed the encoder");
-    let after = model.predict_proba(model.tokens(&ids)).unwrap().end;
-    assert_eq!(loaded.predict_proba(loaded.tokens(&ids)).unwrap().end, after);
+    let after = model.predict_proba(model.tokens(&ids)).unwrap();
+    assert_eq!(loaded.predict_proba(loaded.tokens(&ids)).unwrap(), after);
     assert_ne!(after.end_labels().iter().copied().collect::<Vec<_>>(), before);
     // Word counts are not token ids.
     let err = model.tokenize(&texts[..1]).map(|_| ()).and_then(|_| {

@@ -170,7 +170,7 @@ fn run(n: usize, arch: &str, input: &str, epochs: usize, threads: usize) -> Benc
     let log = model.train(&TrainSet::new(&x, &labels), None, &train_config)?;
     let test = data::load_test(None)?;
     let test_texts: Vec<String> = test.iter().map(|a| format!("{}\n{}", a.title, a.text)).collect();
-    let predicted = model.predict(&featurizer.transform(&test_texts))?;
+    let predicted = model.predict(&featurizer.transform(&test_texts), 0)?;
     let hits = predicted.iter().zip(&test).filter(|(p, a)| **p == a.label).count();
     println!(
         "{{\"name\":\"end_model_epoch\",\"impl\":\"metal-rs\",\"arch\":\"{arch}\",\"n_train\":{},\"n_features\":{},\"input\":\"{input}\",\"threads\":{threads},\"epochs\":{},\"batch_size\":{BATCH_SIZE},\"device\":\"{}\",\"seconds_per_epoch\":{:.4},\"peak_rss_mb\":{:.1},\"test_accuracy\":{:.4}}}",

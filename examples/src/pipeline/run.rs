@@ -6,16 +6,12 @@ use std::time::Instant;
 use metal_runtime::analysis::LfSummary;
 use metal_runtime::encoder::{EmbeddingCache, EncodeConfig, SentenceEncoder};
 use metal_runtime::end_model::{
-    select, Architecture, DevSet, EndModel, EndModelConfig, Features, InputConfig, TrainConfig, TrainSet,
+    select, Architecture, DevSet, EndModel, EndModelConfig, FeatureSet, InputConfig, TrainConfig, TrainSet,
 };
-use metal_runtime::featurize::{Featurizer, SparseFeatures};
+use metal_runtime::featurize::Featurizer;
 use metal_runtime::label_model::{FittedLabelModel, Hierarchical, LabelModel, MajorityVote, ProbLabels};
 use metal_runtime::prelude::*;
 use metal_runtime::Result;
-use ndarray::{Array2, Axis};
-use rand::seq::SliceRandom;
-use rand::SeedableRng;
-use rand_xoshiro::Xoshiro256PlusPlus;
 
 use super::results::{Cell, CellId, DatasetInfo, LfStat, Machine, Results, Setup, Trial};
 use super::{accuracy, task_accuracy, Corpus, InputKind, PipelineConfig};
@@ -63,41 +59,12 @@ fn select_extended(
     Ok((Fitted { model, seconds: start.elapsed().as_secs_f64() }, prior))
 }
 
-/// The features of one split: word counts or sentence embeddings.
-enum Inputs {
-    Words(SparseFeatures),
-    Embeddings(Array2<f32>),
-    Tokens(Vec<Vec<u32>>, usize),
-}
-
-impl Inputs {
-    fn features(&self) -> Features<'_> {
-        match self {
-            Inputs::Words(x) => Features::Sparse(x),
-            Inputs::Embeddings(x) => Features::Dense(x.view()),
-            Inputs::Tokens(ids, vocab) => Features::Tokens { ids, vocab: *vocab },
-        }
-    }
-
-    fn n_features(&self) -> usize {
-        self.features().n_features()
-    }
-
-    fn select(&self, items: &[usize]) -> Inputs {
-        match self {
-            Inputs::Words(x) => Inputs::Words(x.select(items)),
-            Inputs::Embeddings(x) => Inputs::Embeddings(x.select(Axis(0), items)),
-            Inputs::Tokens(ids, vocab) => Inputs::Tokens(items.iter().map(|&i| ids[i].clone()).collect(), *vocab),
-        }
-    }
-}
-
 /// The end model's features of the three splits, and how they were made.
-fn featurize(corpus: &Corpus, config: &PipelineConfig) -> Result<(Inputs, Inputs, Inputs, String)> {
+fn featurize(corpus: &Corpus, config: &PipelineConfig) -> Result<(FeatureSet, FeatureSet, FeatureSet, String)> {
     match config.input {
         InputKind::Bow => {
             let featurizer = Featurizer::fit(&corpus.texts_train, &config.featurizer)?;
-            let words = |t: &[String]| Inputs::Words(featurizer.transform(t));
+            let words = |t: &[String]| FeatureSet::Sparse(featurizer.transform(t));
             let what = format!("{} word features", featurizer.n_features());
             Ok((words(&corpus.texts_train), words(&corpus.texts_dev), words(&corpus.texts_test), what))
         }
@@ -105,7 +72,7 @@ fn featurize(corpus: &Corpus, config: &PipelineConfig) -> Result<(Inputs, Inputs
             let encoder = SentenceEncoder::minilm(tch::Device::Cpu)?;
             let cache = EmbeddingCache::open_default(&encoder)?;
             let cfg = EncodeConfig { progress: config.progress, threads: config.threads, ..EncodeConfig::default() };
-            let embed = |t: &[String]| cache.encode(&encoder, t, &cfg).map(Inputs::Embeddings);
+            let embed = |t: &[String]| cache.encode(&encoder, t, &cfg).map(FeatureSet::Dense);
             let what =
                 format!("all-MiniLM-L6-v2 embeddings ({} wide, cached under {})", encoder.dim(), cache.dir().display());
             Ok((embed(&corpus.texts_train)?, embed(&corpus.texts_dev)?, embed(&corpus.texts_test)?, what))
@@ -113,7 +80,7 @@ fn featurize(corpus: &Corpus, config: &PipelineConfig) -> Result<(Inputs, Inputs
         InputKind::MinilmTuned => {
             let encoder = SentenceEncoder::minilm(tch::Device::Cpu)?;
             let vocab = encoder.vocab_size();
-            let tokens = |t: &[String]| encoder.tokenize(t).map(|ids| Inputs::Tokens(ids, vocab));
+            let tokens = |t: &[String]| encoder.tokenize(t).map(|ids| FeatureSet::Tokens(ids, vocab));
             let what = format!("all-MiniLM-L6-v2 token ids (up to {} per text)", encoder.max_len());
             Ok((tokens(&corpus.texts_train)?, tokens(&corpus.texts_dev)?, tokens(&corpus.texts_test)?, what))
         }
@@ -125,9 +92,9 @@ struct EndModels<'a> {
     corpus: &'a Corpus,
     config: &'a PipelineConfig,
     device: tch::Device,
-    x_train: Inputs,
-    x_dev: Inputs,
-    x_test: Inputs,
+    x_train: FeatureSet,
+    x_dev: FeatureSet,
+    x_test: FeatureSet,
 }
 
 impl EndModels<'_> {
@@ -145,7 +112,7 @@ impl EndModels<'_> {
             }
         };
         let config = EndModelConfig { architecture, input, layers, seed, ..EndModelConfig::default() };
-        EndModel::new_on(self.corpus.graph.clone(), self.x_train.n_features(), config, self.device)
+        EndModel::new_on(self.corpus.graph.clone(), self.x_train.features().n_features(), config, self.device)
     }
 
     fn train_config(&self, lr: f64, n_epochs: usize, patience: Option<usize>, seed: u64) -> TrainConfig {
@@ -178,7 +145,7 @@ impl EndModels<'_> {
             Some(&DevSet::new(self.x_dev.features(), &self.corpus.gold_dev)),
             &self.train_config(lr, self.config.max_epochs, Some(self.config.patience), seed),
         )?;
-        let pred = model.predict(self.x_test.features())?;
+        let pred = model.predict(self.x_test.features(), seed)?;
         Ok(Cell {
             test_accuracy: accuracy(&pred, &self.corpus.gold_test),
             dev_accuracy: log.best_dev_accuracy,
@@ -220,32 +187,20 @@ impl EndModels<'_> {
         Ok((best.1, best.2))
     }
 
-    /// The epoch count with the best mean held-out accuracy at rate `lr`, and that accuracy.
+    /// The epoch count with the best mean held-out accuracy at rate `lr`, and that accuracy
+    /// ([`select::epochs_by_cross_validation`]).
     fn dev_labels_cv(&self, lr: f64, seed: u64) -> Result<(usize, f64)> {
-        let n = self.corpus.gold_dev.len();
-        let mut order: Vec<usize> = (0..n).collect();
-        order.shuffle(&mut Xoshiro256PlusPlus::seed_from_u64(seed));
-        let max = self.config.dev_labels_max_epochs;
-        let mut sums = vec![0.0; max];
-        let folds = CV_FOLDS.min(n);
-        for fold in 0..folds {
-            let held: Vec<usize> = order.iter().copied().skip(fold).step_by(CV_FOLDS).collect();
-            let fit: Vec<usize> = order.iter().copied().filter(|i| !held.contains(i)).collect();
-            let gold = |items: &[usize]| -> Vec<usize> { items.iter().map(|&i| self.corpus.gold_dev[i]).collect() };
-            let labels = ProbLabels::one_hot(self.corpus.graph.clone(), &gold(&fit))?;
-            let (x_fit, x_held, gold_held) = (self.x_dev.select(&fit), self.x_dev.select(&held), gold(&held));
-            let mut model = self.network(Architecture::hier(), seed)?;
-            let log = model.train(
-                &TrainSet::new(x_fit.features(), &labels),
-                Some(&DevSet::new(x_held.features(), &gold_held)),
-                &self.train_config(lr, max, None, seed),
-            )?;
-            for (sum, epoch) in sums.iter_mut().zip(&log.epochs) {
-                *sum += epoch.dev_accuracy.unwrap_or(0.0);
-            }
-        }
-        let best = sums.iter().enumerate().fold((0, f64::NEG_INFINITY), |b, (e, &s)| if s > b.1 { (e, s) } else { b });
-        Ok((best.0 + 1, best.1 / folds.max(1) as f64))
+        let folds = CV_FOLDS.min(self.corpus.gold_dev.len());
+        let choice = select::epochs_by_cross_validation(
+            || self.network(Architecture::hier(), seed),
+            self.x_dev.features(),
+            &self.corpus.gold_dev,
+            &self.corpus.graph,
+            &self.train_config(lr, self.config.dev_labels_max_epochs, None, seed),
+            folds,
+            seed,
+        )?;
+        Ok((choice.epochs, choice.accuracy))
     }
 
     /// HierMTL trained on the one-hot dev labels for `epochs` epochs (no held-out selection).
@@ -254,7 +209,7 @@ impl EndModels<'_> {
         let mut model = self.network(Architecture::hier(), seed)?;
         let config = self.train_config(lr, epochs, None, seed);
         let log = model.train(&TrainSet::new(self.x_dev.features(), &labels), None, &config)?;
-        let pred = model.predict(self.x_test.features())?;
+        let pred = model.predict(self.x_test.features(), seed)?;
         Ok(Cell {
             test_accuracy: accuracy(&pred, &self.corpus.gold_test),
             dev_accuracy: None,
@@ -427,7 +382,7 @@ pub fn run(corpus: &Corpus, config: &PipelineConfig) -> Result<Results> {
             n_test: l_test.n_items(),
             n_covered: keep.iter().filter(|&&k| k).count(),
             lfs,
-            n_features: models.x_train.n_features(),
+            n_features: models.x_train.features().n_features(),
             features: Some(features),
         },
         setup: Setup {

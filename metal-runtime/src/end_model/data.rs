@@ -42,7 +42,56 @@ impl<'a> From<&'a Array2<f32>> for Features<'a> {
     }
 }
 
+/// Features of a set of items that own their data (e.g. a subset of another set's items, from
+/// [`Features::select`]); [`features`](Self::features) borrows them as [`Features`].
+#[derive(Debug, Clone, PartialEq)]
+pub enum FeatureSet {
+    /// Sparse CSR rows.
+    Sparse(SparseFeatures),
+    /// Dense rows.
+    Dense(Array2<f32>),
+    /// Token ids per item and the vocabulary size.
+    Tokens(Vec<Vec<u32>>, usize),
+}
+
+impl FeatureSet {
+    /// The features, borrowed.
+    pub fn features(&self) -> Features<'_> {
+        match self {
+            FeatureSet::Sparse(x) => Features::Sparse(x),
+            FeatureSet::Dense(x) => Features::Dense(x.view()),
+            FeatureSet::Tokens(ids, vocab) => Features::Tokens { ids, vocab: *vocab },
+        }
+    }
+}
+
+impl From<SparseFeatures> for FeatureSet {
+    fn from(x: SparseFeatures) -> Self {
+        FeatureSet::Sparse(x)
+    }
+}
+
+impl From<Array2<f32>> for FeatureSet {
+    fn from(x: Array2<f32>) -> Self {
+        FeatureSet::Dense(x)
+    }
+}
+
 impl Features<'_> {
+    /// The rows `items` (in that order), owned.
+    ///
+    /// # Panics
+    /// If an item is out of range.
+    pub fn select(&self, items: &[usize]) -> FeatureSet {
+        match self {
+            Features::Sparse(x) => FeatureSet::Sparse(x.select(items)),
+            Features::Dense(x) => FeatureSet::Dense(x.select(ndarray::Axis(0), items)),
+            Features::Tokens { ids, vocab } => {
+                FeatureSet::Tokens(items.iter().map(|&i| ids[i].clone()).collect(), *vocab)
+            }
+        }
+    }
+
     /// Number of items.
     pub fn n_items(&self) -> usize {
         match self {

@@ -17,7 +17,7 @@
 //!     &TrainConfig::default(),
 //! )?;
 //! println!("best dev accuracy {:?} at epoch {:?}", log.best_dev_accuracy, log.best_epoch);
-//! let predicted = model.predict(&x_dev)?; // end-label indices, always feasible
+//! let predicted = model.predict(&x_dev, 0)?; // end-label indices, always feasible; ties by seed 0
 //! model.set_featurizer(featurizer);
 //! model.save("model-dir")?;
 //! # Ok(()) }
@@ -53,10 +53,39 @@ fn torch(op: &'static str) -> impl FnOnce(TchError) -> EndModelError {
 }
 
 pub use config::{Architecture, EndModelConfig, HierDirection, InputConfig, TrainConfig};
-pub use data::{DevSet, Features, TrainSet};
+pub use data::{DevSet, FeatureSet, Features, TrainSet};
 pub use modules::Modules;
 pub use predict::Predictions;
 pub use train::{EpochLog, TrainLog};
+
+impl EndModelConfig {
+    /// Builds the network for the schema of `train`'s labels over its features' width (on the
+    /// default device) and trains it with `cfg`, choosing the epoch on `dev` when given: the end
+    /// model's counterpart of [`LabelModel::fit`](crate::label_model::LabelModel::fit). The
+    /// training log is [`EndModel::train_log`].
+    ///
+    /// ```no_run
+    /// use metal_runtime::end_model::{Architecture, DevSet, EndModelConfig, TrainConfig, TrainSet};
+    /// # fn run(x: &metal_runtime::featurize::SparseFeatures, x_dev: &metal_runtime::featurize::SparseFeatures,
+    /// #        labels: &metal_runtime::label_model::ProbLabels, gold: &[usize]) -> metal_runtime::Result<()> {
+    /// let model = EndModelConfig::paper(Architecture::hier()).fit(
+    ///     &TrainSet::new(x, labels),
+    ///     Some(&DevSet::new(x_dev, gold)),
+    ///     &TrainConfig::default(),
+    /// )?;
+    /// let probs = model.predict_proba(x_dev)?; // ProbLabels, like a label model's
+    /// let labels = model.predict(x_dev, 0)?; // ties broken with seed 0
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    /// Those of [`EndModel::new`] and [`EndModel::train`].
+    pub fn fit(&self, train: &TrainSet<'_>, dev: Option<&DevSet<'_>>, cfg: &TrainConfig) -> crate::Result<EndModel> {
+        let mut model = EndModel::new(train.labels.graph_arc().clone(), train.features.n_features(), self.clone())?;
+        model.train(train, dev, cfg)?;
+        Ok(model)
+    }
+}
 
 /// A multi-task network compiled from a task graph, with its parameters.
 pub struct EndModel {
@@ -70,6 +99,8 @@ pub struct EndModel {
     paths: Tensor,
     /// The pretrained encoder's files (tokenizer) when the input is [`InputConfig::Encoder`].
     encoder: Option<crate::encoder::ModelFiles>,
+    /// The log of the last training run in this process.
+    log: Option<TrainLog>,
 }
 
 impl std::fmt::Debug for EndModel {
@@ -249,7 +280,13 @@ impl EndModel {
         let net = MultiTaskNet::build(&root, &graph, &config, input, layers, &mut rng)
             .map_err(torch("building the network"))?;
         let paths = path_matrix(&graph, device).map_err(torch("building the path matrix"))?;
-        Ok(EndModel { vs, net, graph, config, n_features, featurizer: None, paths, encoder })
+        Ok(EndModel { vs, net, graph, config, n_features, featurizer: None, paths, encoder, log: None })
+    }
+
+    /// The log of the last [`train`](Self::train) of this model in this process (`None` for a
+    /// model built or loaded and not trained since).
+    pub fn train_log(&self) -> Option<&TrainLog> {
+        self.log.as_ref()
     }
 
     /// Token ids of `texts` for a model whose input is a pretrained encoder

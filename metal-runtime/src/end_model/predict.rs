@@ -34,14 +34,16 @@ impl EndModel {
         Ok(hits as f64 / dev.gold.len().max(1) as f64)
     }
 
-    /// The most probable end label of each item (always a feasible one).
+    /// The most probable end label of each item (always a feasible one), ties broken at random
+    /// with `seed`, as [`FittedLabelModel::predict`](crate::label_model::FittedLabelModel::predict).
     ///
     /// # Errors
     /// Features of another width ([`EndModelError::ShapeMismatch`]) or with non-finite values.
-    pub fn predict<'a>(&self, features: impl Into<Features<'a>>) -> crate::Result<Vec<usize>> {
-        Ok(self.predict_inner(features.into())?)
+    pub fn predict<'a>(&self, features: impl Into<Features<'a>>, seed: u64) -> crate::Result<Vec<usize>> {
+        Ok(self.predict_proba(features)?.argmax(seed))
     }
 
+    /// The first most probable end label of each item (the dev accuracy during training).
     pub(super) fn predict_inner(&self, features: Features<'_>) -> Result<Vec<usize>> {
         let (_, end) = self.forward_all(features)?;
         Ok(end
@@ -52,11 +54,23 @@ impl EndModel {
             .collect())
     }
 
+    /// The end-label distribution of each item, as a label model's
+    /// [`predict_proba`](crate::label_model::FittedLabelModel::predict_proba): for multi-task
+    /// architectures, the product of the task probabilities along each end label's path,
+    /// normalized.
+    ///
+    /// # Errors
+    /// Features of another width ([`EndModelError::ShapeMismatch`]) or with non-finite values.
+    pub fn predict_proba<'a>(&self, features: impl Into<Features<'a>>) -> crate::Result<ProbLabels> {
+        let (_, end) = self.forward_all(features.into())?;
+        Ok(ProbLabels::new(Arc::clone(&self.graph), end))
+    }
+
     /// Per-task and end-label distributions of each item.
     ///
     /// # Errors
     /// Features of another width ([`EndModelError::ShapeMismatch`]) or with non-finite values.
-    pub fn predict_proba<'a>(&self, features: impl Into<Features<'a>>) -> crate::Result<Predictions> {
+    pub fn predict_distributions<'a>(&self, features: impl Into<Features<'a>>) -> crate::Result<Predictions> {
         let (tasks, end) = self.forward_all(features.into())?;
         let end = ProbLabels::new(Arc::clone(&self.graph), end);
         let tasks = match tasks {

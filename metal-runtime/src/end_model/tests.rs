@@ -131,7 +131,7 @@ fn every_architecture_learns_from_soft_labels() {
         Architecture::HierMtl { direction: HierDirection::ParentToChild },
     ] {
         let (model, log) = trained(&p, tiny(architecture));
-        let acc = accuracy(&model.predict(&p.x_test).unwrap(), &p.gold_test);
+        let acc = accuracy(&model.predict(&p.x_test, 0).unwrap(), &p.gold_test);
         eprintln!("{architecture:?}: test accuracy {acc:.3}, best dev {:?}", log.best_dev_accuracy);
         results.push((architecture, acc, log));
     }
@@ -150,7 +150,7 @@ fn every_architecture_learns_from_soft_labels() {
 fn hier_end_labels_are_the_normalized_path_products() {
     let p = problem();
     let (model, _) = trained(&p, tiny(Architecture::hier()));
-    let pred = model.predict_proba(&p.x_test).unwrap();
+    let pred = model.predict_distributions(&p.x_test).unwrap();
     let end = pred.end.end_labels();
     let (topic, corp, mkt) = (&pred.tasks[0], &pred.tasks[1], &pred.tasks[2]);
     assert_eq!((topic.ncols(), corp.ncols(), mkt.ncols()), (2, 3, 3));
@@ -166,7 +166,7 @@ fn hier_end_labels_are_the_normalized_path_products() {
             assert!((end[[i, k]] - products[k] / z).abs() < 1e-5, "item {i}, end label {k}");
         }
     }
-    let labels = model.predict(&p.x_test).unwrap();
+    let labels = model.predict(&p.x_test, 0).unwrap();
     assert!(labels.iter().all(|&k| k < 4 && p.graph.feasible(k)[0].is_some()));
 }
 
@@ -177,7 +177,7 @@ fn the_same_seed_gives_identical_predictions() {
     let b = trained(&p, tiny(Architecture::hier())).0.predict_proba(&p.x_test).unwrap();
     assert_eq!(a, b);
     let c = trained(&p, EndModelConfig { seed: 4, ..tiny(Architecture::hier()) }).0.predict_proba(&p.x_test).unwrap();
-    assert_ne!(a.end, c.end);
+    assert_ne!(a, c);
 }
 
 #[test]
@@ -192,7 +192,7 @@ fn identity_input_on_dense_and_sparse_features_agree() {
         .unwrap();
     let a = model.predict_proba(&p.x_test).unwrap();
     let b = dense_model.predict_proba(&p.x_test.to_dense()).unwrap();
-    let diff = (a.end.end_labels().to_owned() - b.end.end_labels()).mapv(f64::abs).fold(0.0, |m: f64, &d| m.max(d));
+    let diff = (a.end_labels().to_owned() - b.end_labels()).mapv(f64::abs).fold(0.0, |m: f64, &d| m.max(d));
     assert!(diff < 1e-4, "max difference {diff}");
 }
 
@@ -205,7 +205,7 @@ fn hard_labels_train_through_the_same_path() {
     let cfg = TrainConfig { n_epochs: 30, batch_size: 8, ..train_config() };
     let log = model.train(&TrainSet::new(&p.x_dev, &labels), None, &cfg).unwrap();
     assert_eq!(log.best_epoch, Some(30));
-    let acc = accuracy(&model.predict(&p.x_test).unwrap(), &p.gold_test);
+    let acc = accuracy(&model.predict(&p.x_test, 0).unwrap(), &p.gold_test);
     eprintln!("trained on 50 hard labels: test accuracy {acc:.3}");
     assert!(acc >= 0.6, "test accuracy {acc:.3}");
     assert!(matches!(
@@ -372,7 +372,7 @@ fn bad_configs_are_errors_before_training() {
     let narrow = Array2::<f32>::zeros((400, 3));
     let err = train(TrainSet::new(&narrow, &p.labels), train_config());
     assert!(matches!(err, EndModelError::ShapeMismatch { got: 3, .. }), "{err}");
-    let err = end_model_error(model.predict(&narrow).unwrap_err());
+    let err = end_model_error(model.predict(&narrow, 0).unwrap_err());
     assert!(matches!(err, EndModelError::ShapeMismatch { got: 3, .. }), "{err}");
 }
 
@@ -402,13 +402,13 @@ fn a_user_input_module_trains_and_reloads() {
         EndModel::with_input(Arc::clone(&p.graph), v, tiny(Architecture::FlatMtl), Device::Cpu, make).unwrap();
     assert_eq!(model.config().input, InputConfig::Custom { dim: 12 });
     model.train(&TrainSet::new(&p.x, &p.labels), None, &train_config()).unwrap();
-    let acc = accuracy(&model.predict(&p.x_test).unwrap(), &p.gold_test);
+    let acc = accuracy(&model.predict(&p.x_test, 0).unwrap(), &p.gold_test);
     assert!(acc >= 0.6, "test accuracy {acc:.3}");
     let dir = tempfile::tempdir().unwrap();
     model.save(dir.path()).unwrap();
     assert!(EndModel::load(dir.path(), Device::Cpu).is_err());
     let loaded = EndModel::load_with_input(dir.path(), Device::Cpu, make).unwrap();
-    assert_eq!(loaded.predict(&p.x_test).unwrap(), model.predict(&p.x_test).unwrap());
+    assert_eq!(loaded.predict(&p.x_test, 0).unwrap(), model.predict(&p.x_test, 0).unwrap());
 }
 
 /// A user intermediate layer: tanh instead of ReLU, built with tch's `nn::linear`.
@@ -440,7 +440,7 @@ fn user_layers_train_and_reload() {
         .train(&TrainSet::new(&p.x, &p.labels), Some(&DevSet::new(&p.x_dev, &p.gold_dev)), &train_config())
         .unwrap();
     assert!(log.epochs[9].loss < log.epochs[0].loss);
-    let acc = accuracy(&model.predict(&p.x_test).unwrap(), &p.gold_test);
+    let acc = accuracy(&model.predict(&p.x_test, 0).unwrap(), &p.gold_test);
     assert!(acc >= 0.7, "test accuracy {acc:.3}");
 
     let dir = tempfile::tempdir().unwrap();
@@ -452,7 +452,7 @@ fn user_layers_train_and_reload() {
     );
     assert!(matches!(err, EndModelError::InvalidConfig { name: "input", .. }), "{err}");
     let loaded = EndModel::load_with_modules(dir.path(), Device::Cpu, Modules::new().layers(tanh_layer)).unwrap();
-    assert_eq!(loaded.predict(&p.x_test).unwrap(), model.predict(&p.x_test).unwrap());
+    assert_eq!(loaded.predict(&p.x_test, 0).unwrap(), model.predict(&p.x_test, 0).unwrap());
 
     // A layer whose width is not the configured one is an error, not a shape panic later.
     let wrong = |path: &nn::Path<'_>, i: usize, d_in: usize, d_out: usize| tanh_layer(path, i, d_in, d_out + 1);
@@ -510,9 +510,52 @@ fn training_on_cuda_matches_the_cpu_when_a_gpu_is_there() {
             EndModel::new_on(Arc::clone(&p.graph), p.x.n_features(), tiny(Architecture::hier()), device).unwrap();
         let log = model.train(&TrainSet::new(&p.x, &p.labels), None, &train_config()).unwrap();
         assert_eq!(log.device, format!("{device:?}"));
-        model.predict_proba(&p.x_test).unwrap().end
+        model.predict_proba(&p.x_test).unwrap()
     };
     let (cpu, cuda) = (run(Device::Cpu), run(Device::Cuda(0)));
     let diff = (cpu.end_labels().to_owned() - cuda.end_labels()).mapv(f64::abs).fold(0.0, |m: f64, &d| m.max(d));
     assert!(diff < 1e-3, "CPU and CUDA probabilities differ by {diff}");
+}
+
+/// The label models' contract: a configuration's `fit(train, dev)` gives a trained model whose
+/// `predict_proba` is `ProbLabels` and whose `predict` breaks ties with a seed.
+#[test]
+fn fit_follows_the_label_model_contract() {
+    let p = problem();
+    let train = TrainSet::new(&p.x, &p.labels);
+    let dev = DevSet::new(&p.x_dev, &p.gold_dev);
+    let model = tiny(Architecture::hier()).fit(&train, Some(&dev), &train_config()).unwrap();
+    let log = model.train_log().unwrap();
+    assert_eq!(log.best_dev_accuracy, Some(model.accuracy(&dev).unwrap()));
+    let probs = model.predict_proba(&p.x_test).unwrap();
+    assert_eq!(probs.graph(), &*p.graph);
+    assert_eq!(model.predict(&p.x_test, 0).unwrap(), probs.argmax(0));
+    assert!(accuracy(&model.predict(&p.x_test, 0).unwrap(), &p.gold_test) > 0.8);
+    // The same as building and training by hand.
+    let (by_hand, _) = trained(&p, tiny(Architecture::hier()));
+    assert_eq!(by_hand.predict_proba(&p.x_test).unwrap(), probs);
+    // A model built and not trained has no log.
+    let fresh = EndModel::new_on(Arc::clone(&p.graph), p.x.n_features(), tiny(Architecture::hier()), Device::Cpu);
+    assert!(fresh.unwrap().train_log().is_none());
+}
+
+/// Cross-validated epochs on gold labels alone: one mean held-out accuracy per epoch, the best
+/// of them chosen, the same for the same seed; bad fold counts and lengths are errors.
+#[test]
+fn epochs_are_chosen_by_cross_validation() {
+    let p = problem();
+    let build = || EndModel::new_on(Arc::clone(&p.graph), p.x.n_features(), tiny(Architecture::hier()), Device::Cpu);
+    let cfg = TrainConfig { n_epochs: 6, ..train_config() };
+    let run = |seed| select::epochs_by_cross_validation(build, (&p.x_dev).into(), &p.gold_dev, &p.graph, &cfg, 5, seed);
+    let choice = run(1).unwrap();
+    assert_eq!(choice.curve.len(), 6);
+    assert_eq!(choice.accuracy, choice.curve[choice.epochs - 1]);
+    assert!(choice.curve.iter().all(|&a| a <= choice.accuracy));
+    assert!(choice.accuracy > 0.5, "{choice:?}");
+    assert_eq!(run(1).unwrap(), choice);
+    let x = (&p.x_dev).into();
+    let err = select::epochs_by_cross_validation(build, x, &p.gold_dev, &p.graph, &cfg, 1, 0).unwrap_err();
+    assert!(err.to_string().contains("folds"), "{err}");
+    let err = select::epochs_by_cross_validation(build, x, &p.gold_dev[1..], &p.graph, &cfg, 5, 0).unwrap_err();
+    assert!(err.to_string().contains("gold labels"), "{err}");
 }

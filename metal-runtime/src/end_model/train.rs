@@ -81,7 +81,7 @@ impl EndModel {
         dev: Option<&DevSet<'_>>,
         cfg: &TrainConfig,
     ) -> crate::Result<TrainLog> {
-        Ok(self.train_inner(data, dev, cfg, &mut |_| {})?)
+        self.train_with(data, dev, cfg, |_| {})
     }
 
     /// [`train`](Self::train), calling `on_epoch` after each epoch with its log (e.g. to record
@@ -96,7 +96,9 @@ impl EndModel {
         cfg: &TrainConfig,
         mut on_epoch: impl FnMut(&EpochLog),
     ) -> crate::Result<TrainLog> {
-        Ok(self.train_inner(data, dev, cfg, &mut on_epoch)?)
+        let log = self.train_inner(data, dev, cfg, &mut on_epoch)?;
+        self.log = Some(log.clone());
+        Ok(log)
     }
 
     pub(super) fn train_inner(

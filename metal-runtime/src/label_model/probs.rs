@@ -49,6 +49,11 @@ impl ProbLabels {
         &self.graph
     }
 
+    /// The task graph, shared.
+    pub fn graph_arc(&self) -> &Arc<TaskGraph> {
+        &self.graph
+    }
+
     /// Number of items.
     pub fn n_items(&self) -> usize {
         self.end.nrows()
