@@ -98,7 +98,8 @@ impl<const D: usize, const O: usize> FixedLayer<D, O> {
             }
         }
         out.clear();
-        for (e, &j) in h.iter().zip(js) {
+        out.resize(h.len(), [0.0; O]);
+        for ((e, &j), out) in h.iter().zip(js).zip(out.iter_mut()) {
             let col = &st.col_term[j as usize];
             let mut y = [0.0f32; O];
             for o in 0..O {
@@ -113,7 +114,7 @@ impl<const D: usize, const O: usize> FixedLayer<D, O> {
             for v in &mut y {
                 *v = v.max(0.0) + LEAKY_SLOPE as f32 * v.min(0.0);
             }
-            out.push(y);
+            *out = y;
         }
     }
 }
@@ -239,13 +240,13 @@ fn run_to(net: &FixedNetwork, known: &Known, depth: usize, js: &[u32], sc: &mut 
 }
 
 /// The ±1 matrix a forward pass reads: the patterns with their counts, the number of LFs, and
-/// per LF the vote that counts +1 (every other vote counts −1).
+/// per LF the vote that counts +1 (`u32::MAX` for none; every other vote counts −1).
 #[derive(Clone, Copy)]
 struct Input<'p, 'a> {
     pats: &'p Patterns<'a>,
     counts: &'p [f64],
     m: usize,
-    positive: &'p [Option<u16>],
+    positive: &'p [u32],
 }
 
 impl Input<'_, '_> {
@@ -254,7 +255,10 @@ impl Input<'_, '_> {
     fn load(&self, p: usize, sc: &mut Scratch) -> &[u32] {
         let (js, vs) = self.pats.pattern(p);
         sc.h0.clear();
-        sc.h0.extend(js.iter().zip(vs).map(|(&j, &v)| [if self.positive[j as usize] == Some(v) { 1.0 } else { -1.0 }]));
+        sc.h0.resize(js.len(), [0.0]);
+        for ((h, &j), &v) in sc.h0.iter_mut().zip(js).zip(vs) {
+            h[0] = if self.positive[j as usize] == u32::from(v) { 1.0 } else { -1.0 };
+        }
         js
     }
 }
@@ -366,6 +370,34 @@ fn col_sums<const D: usize>(
     total
 }
 
+/// [`col_sums`] of the ±1 input values themselves (no layer to run): the same sums in the same
+/// order, straight from the votes.
+fn input_col_sums(input: &Input<'_, '_>) -> Vec<[f64; 1]> {
+    let (n_pat, m) = (input.pats.len(), input.m);
+    let mut total = vec![[0.0]; m];
+    for batch in (0..n_pat.div_ceil(CHUNK)).collect::<Vec<_>>().chunks(CHUNKS_PER_BATCH) {
+        let partial: Vec<Vec<f64>> = batch
+            .par_iter()
+            .map(|&ch| {
+                let mut acc = vec![0.0; m];
+                for p in ch * CHUNK..((ch + 1) * CHUNK).min(n_pat) {
+                    let c = input.counts[p];
+                    let (js, vs) = input.pats.pattern(p);
+                    for (&j, &v) in js.iter().zip(vs) {
+                        let x = if input.positive[j as usize] == u32::from(v) { 1.0 } else { -1.0 };
+                        acc[j as usize] += c * x;
+                    }
+                }
+                acc
+            })
+            .collect();
+        for part in &partial {
+            total.iter_mut().zip(part).for_each(|(t, p)| t[0] += p);
+        }
+    }
+    total
+}
+
 /// The network's output for pattern `p` (which has at least one vote): the mean of its
 /// entries' last-layer embeddings through the classifier.
 #[inline(always)]
@@ -413,8 +445,9 @@ pub(super) fn forward(
     let f = &net.fixed;
     let m = col_count.len();
     let mut known = Known::default();
-    let input = Input { pats, counts, m, positive };
-    let sums = col_sums::<1>(f, &known, 0, &input, |s| &s.h0);
+    let positive: Vec<u32> = positive.iter().map(|v| v.map_or(u32::MAX, u32::from)).collect();
+    let input = Input { pats, counts, m, positive: &positive };
+    let sums = input_col_sums(&input);
     known.s0 = Some(f.l0.stats(&sums, col_count, n_votes));
     let sums = col_sums::<8>(f, &known, 1, &input, |s| &s.h1);
     known.s1 = Some(f.l1.stats(&sums, col_count, n_votes));
