@@ -2,11 +2,12 @@
 //! as accurate on the test split as the maximum-likelihood hierarchical model that the pipelines'
 //! Table 2 reports, and above hierarchical majority vote.
 
-use metal_examples::pipeline::{self, accuracy, Corpus};
+use metal_examples::pipeline::{self, Corpus};
 use metal_runtime::label_model::{FittedLabelModel, Hierarchical, HyperHier, LabelModel, MajorityVote};
+use metal_runtime::metrics::accuracy;
 
 fn check(corpus: &Corpus) {
-    let score = |m: &dyn FittedLabelModel| accuracy(&m.predict(&corpus.l_test, 0).unwrap(), &corpus.gold_test);
+    let score = |m: &dyn FittedLabelModel| accuracy(&m.predict(&corpus.l_test, 0).unwrap(), &corpus.gold_test).unwrap();
     let default = score(&HyperHier::default().fit(&corpus.l_train).unwrap());
     let mle = score(&Hierarchical { progress: false, ..Hierarchical::default() }.fit(&corpus.l_train).unwrap());
     let mv = score(&MajorityVote.fit(&corpus.l_train).unwrap());

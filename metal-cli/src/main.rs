@@ -278,18 +278,18 @@ fn label_model(args: &LabelModelArgs) -> metal_runtime::Result<Summary> {
         npy::write_probs(out, end.view())?;
     }
     let test_accuracy = match &data.test {
-        Some((l, y)) => {
+        Some((l, y)) if !y.is_empty() => {
             let pred = model.predict(l, args.seed)?;
-            Some(pred.iter().zip(y).filter(|(p, g)| p == g).count() as f64 / y.len().max(1) as f64)
+            Some(metal_runtime::metrics::accuracy(&pred, y)?)
         }
-        None => None,
+        _ => None,
     };
     let train_accuracy = match &data.y_train {
-        Some(y) => {
+        Some(y) if !y.is_empty() => {
             let pred = model.predict(train, args.seed)?;
-            Some(pred.iter().zip(y).filter(|(p, g)| p == g).count() as f64 / y.len().max(1) as f64)
+            Some(metal_runtime::metrics::accuracy(&pred, y)?)
         }
-        None => None,
+        _ => None,
     };
     let lf_accuracy_mae = match (model.lf_accuracies(), &data.true_accuracy) {
         (Some(learned), Some(truth)) if learned.len() == truth.len() && !truth.is_empty() => {

@@ -592,6 +592,35 @@ pub enum EncoderError {
     },
 }
 
+/// Predictions and gold labels that cannot be scored together ([`crate::metrics`]).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum MetricsError {
+    /// The two lists differ in length.
+    #[error("{pred} predictions for {gold} gold labels")]
+    LengthMismatch {
+        /// Number of predictions.
+        pred: usize,
+        /// Number of gold labels.
+        gold: usize,
+    },
+    /// There is nothing to score.
+    #[error("no item to score")]
+    Empty,
+    /// A label is not an end label of the schema (or not below the number of classes).
+    #[error("item {item}: {which} label {label} is out of range; there are {n_labels} labels")]
+    LabelOutOfRange {
+        /// The item.
+        item: usize,
+        /// `"predicted"` or `"gold"`.
+        which: &'static str,
+        /// The label.
+        label: usize,
+        /// The number of labels.
+        n_labels: usize,
+    },
+}
+
 /// Any error of this crate.
 ///
 /// Each variant boxes its concern's error, so that `Result<T, Error>` stays two words wide.
@@ -619,6 +648,9 @@ pub enum Error {
     /// See [`EncoderError`].
     #[error(transparent)]
     Encoder(Box<EncoderError>),
+    /// See [`MetricsError`].
+    #[error(transparent)]
+    Metrics(Box<MetricsError>),
 }
 
 macro_rules! boxed_from {
@@ -639,6 +671,7 @@ boxed_from!(
     IoError => Io,
     EndModelError => EndModel,
     EncoderError => Encoder,
+    MetricsError => Metrics,
 );
 
 /// `Result` with this crate's [`Error`].

@@ -87,6 +87,7 @@ pub mod io;
 pub mod label_matrix;
 pub mod label_model;
 pub mod lf;
+pub mod metrics;
 pub mod prelude;
 pub mod report;
 pub mod schema;

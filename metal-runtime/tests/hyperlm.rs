@@ -69,7 +69,7 @@ fn hierarchies_beat_majority_vote() {
         let (test, gold) = (p.test.as_ref().unwrap(), p.y_test.as_ref().unwrap());
         let acc = |model: &dyn FittedLabelModel| {
             let pred = model.predict(test, 0).unwrap();
-            pred.iter().zip(gold).filter(|(a, b)| a == b).count() as f64 / gold.len() as f64
+            metal_runtime::metrics::accuracy(&pred, gold).unwrap()
         };
         let mv = acc(&MajorityVote.fit(&p.train).unwrap());
         let hyper = acc(&HyperLabelModel::default().fit(&p.train).unwrap());

@@ -17,7 +17,7 @@ fn load(name: &str) -> Problem {
 fn test_accuracy(p: &Problem, model: &dyn FittedLabelModel) -> f64 {
     let pred = model.predict(p.test.as_ref().unwrap(), 0).unwrap();
     let gold = p.y_test.as_ref().unwrap();
-    pred.iter().zip(gold).filter(|(a, b)| a == b).count() as f64 / gold.len() as f64
+    metal_runtime::metrics::accuracy(&pred, gold).unwrap()
 }
 
 /// Mean absolute error of the learned LF accuracies over the LFs for which `keep(j)` is true.
@@ -94,7 +94,7 @@ fn wrench_youtube_trained_models_beat_majority_vote() {
     let d = Dataset::load(dir).unwrap();
     let acc = |model: &dyn FittedLabelModel| {
         let pred = model.predict(&d.test.matrix, 0).unwrap();
-        pred.iter().zip(&d.test.labels).filter(|(a, b)| a == b).count() as f64 / d.test.labels.len() as f64
+        metal_runtime::metrics::accuracy(&pred, &d.test.labels).unwrap()
     };
     let mv = acc(&MajorityVote.fit(&d.train.matrix).unwrap());
     let hier = acc(&Hierarchical::default().fit(&d.train.matrix).unwrap());

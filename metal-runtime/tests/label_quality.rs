@@ -15,7 +15,7 @@ fn data(name: &str) -> PathBuf {
 
 fn accuracy(model: &dyn FittedLabelModel, on: &LabelMatrix, gold: &[usize]) -> f64 {
     let pred = model.predict(on, 0).unwrap();
-    pred.iter().zip(gold).filter(|(a, b)| a == b).count() as f64 / gold.len() as f64
+    metal_runtime::metrics::accuracy(&pred, gold).unwrap()
 }
 
 /// (default, majority vote) accuracy of a model fit on `train` and scored on `on`.

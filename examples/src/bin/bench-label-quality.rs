@@ -160,7 +160,7 @@ fn run(data: &Path, pipelines: &Path) -> Result<()> {
             let fitted = fit(model, &set.train)?;
             let fit_seconds = start.elapsed().as_secs_f64();
             let pred = fitted.predict(on, 0)?;
-            let accuracy = metal_examples::pipeline::accuracy(&pred, &set.gold);
+            let accuracy = metal_runtime::metrics::accuracy(&pred, &set.gold)?;
             table[s][c] = accuracy;
             print_line("label_quality", set, model, accuracy, fit_seconds);
         }
@@ -210,7 +210,7 @@ fn dev_labels(sets: &[Set]) -> Result<()> {
         };
         let dev = DevLabels::new(&dev_m, &dev_y)?;
         let score = |m: &dyn FittedLabelModel| -> Result<f64> {
-            Ok(metal_examples::pipeline::accuracy(&m.predict(&on, 0)?, &gold))
+            Ok(metal_runtime::metrics::accuracy(&m.predict(&on, 0)?, &gold)?)
         };
         let mut with_balance = HyperHier::default();
         with_balance.generative.class_balance = dev.class_balance();

@@ -296,29 +296,6 @@ pub fn draw<T: Clone>(items: &[T], n: usize, seed: u64) -> Vec<T> {
     picked.into_iter().map(|i| items[i].clone()).collect()
 }
 
-/// End-label accuracy.
-pub fn accuracy(pred: &[usize], gold: &[usize]) -> f64 {
-    pred.iter().zip(gold).filter(|(p, g)| p == g).count() as f64 / gold.len().max(1) as f64
-}
-
-/// Per task, the accuracy of the predicted end labels' value for the task on the items whose
-/// gold end label involves the task (`None` when no item does). A prediction on another branch
-/// counts as wrong.
-pub fn task_accuracy(graph: &TaskGraph, pred: &[usize], gold: &[usize]) -> Vec<Option<f64>> {
-    (0..graph.n_tasks())
-        .map(|t| {
-            let (mut hits, mut n) = (0usize, 0usize);
-            for (&p, &g) in pred.iter().zip(gold) {
-                if let Some(want) = graph.feasible(g)[t] {
-                    n += 1;
-                    hits += usize::from(graph.feasible(p)[t] == Some(want));
-                }
-            }
-            (n > 0).then(|| hits as f64 / n as f64)
-        })
-        .collect()
-}
-
 /// Writes `report.txt`, `trials.json`, `dev-curves.svg` and `lfs.svg` into `dir` (created if
 /// missing). Each file is written under a temporary name and renamed, so an interrupted run
 /// leaves no partial file.
@@ -484,27 +461,7 @@ pub fn main_with(usage: &str, extra: &[&str], run: impl FnOnce(&Args) -> Result<
 
 #[cfg(test)]
 mod tests {
-    use metal_runtime::schema::TaskDef;
-
     use super::*;
-
-    #[test]
-    fn task_accuracy_counts_other_branches_as_wrong() {
-        let graph = TaskGraph::new(vec![
-            TaskDef::new("Topic", ["corporate", "markets"]),
-            TaskDef::new("Corporate", ["performance", "funding"]).with_parent(0, 0),
-            TaskDef::new("Markets", ["money", "commodity"]).with_parent(0, 1),
-        ])
-        .unwrap();
-        // End labels: 0 corporate/performance, 1 corporate/funding, 2 markets/money, 3 markets/commodity.
-        let gold = [0, 1, 2, 3];
-        let pred = [0, 0, 3, 1];
-        let acc = task_accuracy(&graph, &pred, &gold);
-        assert_eq!(acc[0], Some(0.75)); // topic right on items 0, 1, 2
-        assert_eq!(acc[1], Some(0.5)); // corporate: item 0 right, item 1 wrong
-        assert_eq!(acc[2], Some(0.0)); // markets: item 2 wrong value, item 3 on the other branch
-        assert_eq!(task_accuracy(&graph, &[], &[]), vec![None, None, None]);
-    }
 
     #[test]
     fn draws_are_seeded_ordered_subsets() {

@@ -159,7 +159,7 @@ pub fn render(results: &Results) -> String {
         "- end models: epoch with the best dev accuracy, up to {} (patience {}); HierMTL kept epoch {:.1} on average",
         s.max_epochs,
         s.patience,
-        super::results::mean_std(&best).0
+        metal_runtime::metrics::MeanStd::of(&best).mean
     );
     let grid: Vec<String> = s.lr_grid.iter().map(|v| format!("{v}")).collect();
     let chosen: Vec<String> =

@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 
+use metal_runtime::metrics::MeanStd;
 use serde::{Deserialize, Serialize};
 
 /// One cell of the paper's tables: a model whose end-label test accuracy is measured per trial.
@@ -264,20 +265,6 @@ pub struct Results {
     pub trials: Vec<Trial>,
 }
 
-/// Mean and sample standard deviation (0 for fewer than two values).
-pub fn mean_std(values: &[f64]) -> (f64, f64) {
-    if values.is_empty() {
-        return (f64::NAN, f64::NAN);
-    }
-    let n = values.len() as f64;
-    let mean = values.iter().sum::<f64>() / n;
-    if values.len() < 2 {
-        return (mean, 0.0);
-    }
-    let var = values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n - 1.0);
-    (mean, var.sqrt())
-}
-
 impl Results {
     /// The test accuracies of `cell` over the trials that measured it.
     pub fn test_accuracies(&self, cell: CellId) -> Vec<f64> {
@@ -286,7 +273,8 @@ impl Results {
 
     /// Mean and standard deviation of `cell`'s test accuracy.
     pub fn summary(&self, cell: CellId) -> (f64, f64) {
-        mean_std(&self.test_accuracies(cell))
+        let m = MeanStd::of(&self.test_accuracies(cell));
+        (m.mean, m.std)
     }
 
     /// Mean per-task test accuracy of `cell` (`None` where no trial measured the task).
@@ -299,7 +287,7 @@ impl Results {
                     .filter_map(|tr| tr.cells.get(&cell))
                     .filter_map(|c| c.task_accuracy.get(t).copied().flatten())
                     .collect();
-                (!v.is_empty()).then(|| mean_std(&v).0)
+                (!v.is_empty()).then(|| MeanStd::of(&v).mean)
             })
             .collect()
     }
@@ -307,22 +295,13 @@ impl Results {
     /// Mean seconds of `cell` per trial.
     pub fn mean_seconds(&self, cell: CellId) -> f64 {
         let v: Vec<f64> = self.trials.iter().filter_map(|t| t.cells.get(&cell)).map(|c| c.seconds).collect();
-        mean_std(&v).0
+        MeanStd::of(&v).mean
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn mean_and_sample_std() {
-        let (m, s) = mean_std(&[0.5, 0.7, 0.9]);
-        assert!((m - 0.7).abs() < 1e-12);
-        assert!((s - 0.2).abs() < 1e-12);
-        assert_eq!(mean_std(&[0.3]), (0.3, 0.0));
-        assert!(mean_std(&[]).0.is_nan());
-    }
 
     #[test]
     fn cells_serialize_as_snake_case_keys() {

@@ -10,11 +10,12 @@ use metal_runtime::end_model::{
 };
 use metal_runtime::featurize::Featurizer;
 use metal_runtime::label_model::{FittedLabelModel, Hierarchical, LabelModel, MajorityVote, ProbLabels};
+use metal_runtime::metrics::{accuracy, task_accuracy};
 use metal_runtime::prelude::*;
 use metal_runtime::Result;
 
 use super::results::{Cell, CellId, DatasetInfo, LfStat, Machine, Results, Setup, Trial};
-use super::{accuracy, task_accuracy, Corpus, InputKind, PipelineConfig};
+use super::{Corpus, InputKind, PipelineConfig};
 
 /// Folds of the cross-validation that picks the dev-labels baseline's epochs.
 const CV_FOLDS: usize = 5;
@@ -46,7 +47,7 @@ fn select_extended(
     let mut best: Option<(f64, f64, Box<dyn FittedLabelModel>)> = None;
     for &prior in grid {
         let model = Hierarchical { accuracy_prior: prior, progress: false, ..Hierarchical::default() }.fit(l_train)?;
-        let acc = accuracy(&model.predict(l_dev, seed)?, gold_dev);
+        let acc = accuracy(&model.predict(l_dev, seed)?, gold_dev)?;
         if best.as_ref().is_none_or(|(b, _, _)| acc > *b) {
             best = Some((acc, prior, Box::new(model)));
         }
@@ -147,9 +148,9 @@ impl EndModels<'_> {
         )?;
         let pred = model.predict(self.x_test.features(), seed)?;
         Ok(Cell {
-            test_accuracy: accuracy(&pred, &self.corpus.gold_test),
+            test_accuracy: accuracy(&pred, &self.corpus.gold_test)?,
             dev_accuracy: log.best_dev_accuracy,
-            task_accuracy: task_accuracy(&self.corpus.graph, &pred, &self.corpus.gold_test),
+            task_accuracy: task_accuracy(&self.corpus.graph, &pred, &self.corpus.gold_test)?,
             seconds: log.seconds,
             dev_curve: log.epochs.iter().filter_map(|e| e.dev_accuracy).collect(),
             best_epoch: log.best_epoch,
@@ -211,9 +212,9 @@ impl EndModels<'_> {
         let log = model.train(&TrainSet::new(self.x_dev.features(), &labels), None, &config)?;
         let pred = model.predict(self.x_test.features(), seed)?;
         Ok(Cell {
-            test_accuracy: accuracy(&pred, &self.corpus.gold_test),
+            test_accuracy: accuracy(&pred, &self.corpus.gold_test)?,
             dev_accuracy: None,
-            task_accuracy: task_accuracy(&self.corpus.graph, &pred, &self.corpus.gold_test),
+            task_accuracy: task_accuracy(&self.corpus.graph, &pred, &self.corpus.gold_test)?,
             seconds: log.seconds,
             dev_curve: Vec::new(),
             best_epoch: log.best_epoch,
@@ -231,9 +232,9 @@ fn label_model_cell(
 ) -> Result<Cell> {
     let pred = fitted.model.predict(l_test, seed)?;
     Ok(Cell {
-        test_accuracy: accuracy(&pred, &corpus.gold_test),
-        dev_accuracy: Some(accuracy(&fitted.model.predict(l_dev, seed)?, &corpus.gold_dev)),
-        task_accuracy: task_accuracy(&corpus.graph, &pred, &corpus.gold_test),
+        test_accuracy: accuracy(&pred, &corpus.gold_test)?,
+        dev_accuracy: Some(accuracy(&fitted.model.predict(l_dev, seed)?, &corpus.gold_dev)?),
+        task_accuracy: task_accuracy(&corpus.graph, &pred, &corpus.gold_test)?,
         seconds: fitted.seconds,
         dev_curve: Vec::new(),
         best_epoch: None,

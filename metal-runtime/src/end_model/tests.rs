@@ -100,7 +100,7 @@ fn train_config() -> TrainConfig {
 }
 
 fn accuracy(pred: &[usize], gold: &[usize]) -> f64 {
-    pred.iter().zip(gold).filter(|(p, g)| p == g).count() as f64 / gold.len() as f64
+    crate::metrics::accuracy(pred, gold).unwrap()
 }
 
 fn trained(p: &Problem, config: EndModelConfig) -> (EndModel, TrainLog) {

@@ -758,7 +758,7 @@ mod tests {
     fn test_accuracy(p: &Problem, model: &dyn FittedLabelModel) -> f64 {
         let (l, y) = (p.test.as_ref().unwrap(), p.y_test.as_ref().unwrap());
         let pred = model.predict(l, 0).unwrap();
-        pred.iter().zip(y).filter(|(a, b)| a == b).count() as f64 / y.len() as f64
+        crate::metrics::accuracy(&pred, y).unwrap()
     }
 
     fn accuracy_mae(p: &Problem, model: &dyn FittedLabelModel) -> f64 {

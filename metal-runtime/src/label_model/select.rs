@@ -83,7 +83,7 @@ impl<'a> DevLabels<'a> {
     /// If the model does not fit the matrix's schema and LFs.
     pub fn accuracy(&self, model: &dyn FittedLabelModel, seed: u64) -> Result<f64, LabelModelError> {
         let pred = model.predict(self.matrix, seed)?;
-        Ok(pred.iter().zip(self.labels).filter(|(p, g)| p == g).count() as f64 / self.labels.len() as f64)
+        crate::metrics::accuracy(&pred, self.labels).map_err(|e| LabelModelError::DevLabels { what: e.to_string() })
     }
 }
 

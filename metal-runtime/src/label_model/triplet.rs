@@ -324,7 +324,7 @@ mod tests {
         }
         // As accurate as naive Bayes with the true accuracies (the Bayes rule here).
         let pred = fit.predict(&mat, 0).unwrap();
-        let acc = pred.iter().zip(&gold).filter(|(a, b)| a == b).count() as f64 / n as f64;
+        let acc = crate::metrics::accuracy(&pred, &gold).unwrap();
         let bayes = (0..n)
             .filter(|&i| {
                 let z: f64 =
