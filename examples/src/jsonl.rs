@@ -2,11 +2,10 @@
 //! the file and line of any bad record.
 
 use std::collections::HashSet;
-use std::fs::File;
-use std::io::{BufRead, BufReader};
 use std::path::Path;
 
 use metal_runtime::error::IoError;
+use metal_runtime::io::items;
 use metal_runtime::Result;
 use serde::de::DeserializeOwned;
 
@@ -48,30 +47,16 @@ pub fn malformed(path: &Path, line: usize, message: impl Into<String>) -> IoErro
     IoError::Malformed { path: path.to_path_buf(), line: Some(line), message: message.into() }
 }
 
-/// The non-blank lines of a text file, with their 1-based line numbers.
-pub fn read_lines(path: &Path) -> Result<Vec<(usize, String)>> {
-    let os = |source| IoError::Os { path: path.to_path_buf(), source };
-    let file = File::open(path).map_err(os)?;
-    let mut out = Vec::new();
-    for (i, line) in BufReader::new(file).lines().enumerate() {
-        let line = line.map_err(os)?;
-        if !line.trim().is_empty() {
-            out.push((i + 1, line));
-        }
-    }
-    Ok(out)
-}
+pub use metal_runtime::io::items::read_lines;
 
 /// Reads a JSON-lines file of records. Blank lines are skipped.
 ///
-/// Fails, naming the file and the 1-based line, on a line that is not a record, a record whose
-/// [`Record::check`] fails, or a repeated id.
+/// Fails, naming the file and the 1-based line, on a line that is not a record
+/// ([`items::read_jsonl_numbered`]), a record whose [`Record::check`] fails, or a repeated id.
 pub fn read<T: Record>(path: &Path) -> Result<Vec<T>> {
     let mut records = Vec::new();
     let mut seen = HashSet::new();
-    for (line, content) in read_lines(path)? {
-        let mut record: T = serde_json::from_str(&content)
-            .map_err(|e| malformed(path, line, format!("not a valid {}: {e}", T::WHAT)))?;
+    for (line, mut record) in items::read_jsonl_numbered::<T>(path)? {
         record.check().map_err(|message| malformed(path, line, message))?;
         if !seen.insert(record.id().to_owned()) {
             return Err(malformed(path, line, format!("duplicate id `{}`", record.id())).into());

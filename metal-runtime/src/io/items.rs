@@ -1,0 +1,203 @@
+//! Reading a data set's items into the user's own types: JSON lines or CSV into any
+//! `serde::Deserialize` type, with errors that name the file and the line.
+//!
+//! ```
+//! use serde::Deserialize;
+//! use metal_runtime::io::items;
+//!
+//! #[derive(Deserialize)]
+//! struct Review {
+//!     id: String,
+//!     text: String,
+//!     stars: Option<u8>,
+//! }
+//!
+//! # fn main() -> metal_runtime::Result<()> {
+//! # let dir = tempfile::tempdir().unwrap();
+//! # let path = dir.path().join("reviews.jsonl");
+//! # std::fs::write(&path, "{\"id\": \"a\", \"text\": \"great\", \"stars\": 5}\n\n{\"id\": \"b\", \"text\": \"meh\"}\n").unwrap();
+//! let reviews: Vec<Review> = items::read_jsonl(&path)?; // blank lines are skipped
+//! assert_eq!(reviews[1].stars, None);
+//! # let csv = dir.path().join("reviews.csv");
+//! # std::fs::write(&csv, "id,text,stars\na,great,5\nb,meh,\n").unwrap();
+//! let from_csv: Vec<Review> = items::read_csv(&csv)?; // a header row names the fields
+//! assert_eq!(from_csv[0].text, "great");
+//! # Ok(()) }
+//! ```
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+
+use serde::de::DeserializeOwned;
+
+use super::{json_message, open, os_error};
+use crate::error::IoError;
+
+fn malformed(path: &Path, line: u64, message: String) -> IoError {
+    IoError::Malformed { path: path.to_path_buf(), line: usize::try_from(line).ok(), message }
+}
+
+/// The non-blank lines of a text file with their 1-based line numbers.
+///
+/// # Errors
+/// [`IoError::Os`] when the file cannot be read; [`IoError::Malformed`] naming the line when it
+/// is not UTF-8.
+pub fn read_lines(path: impl AsRef<Path>) -> Result<Vec<(usize, String)>, IoError> {
+    let path = path.as_ref();
+    let mut out = Vec::new();
+    for (i, line) in BufReader::new(open(path)?).lines().enumerate() {
+        let line = match line {
+            Ok(line) => line,
+            Err(e) if e.kind() == std::io::ErrorKind::InvalidData => {
+                return Err(malformed(path, i as u64 + 1, "the line is not valid UTF-8".into()));
+            }
+            Err(e) => return Err(os_error(path)(e)),
+        };
+        if !line.trim().is_empty() {
+            out.push((i + 1, line));
+        }
+    }
+    Ok(out)
+}
+
+/// The items of a JSON-lines file (one JSON value per line; blank lines are skipped), each
+/// with its 1-based line number.
+///
+/// # Errors
+/// As [`read_lines`]; [`IoError::Malformed`] naming the line, the column and what is wrong for
+/// a line that is not valid JSON or not a `T`.
+pub fn read_jsonl_numbered<T: DeserializeOwned>(path: impl AsRef<Path>) -> Result<Vec<(usize, T)>, IoError> {
+    let path = path.as_ref();
+    read_lines(path)?
+        .into_iter()
+        .map(|(line, text)| {
+            serde_json::from_str(&text)
+                .map(|item| (line, item))
+                .map_err(|e| malformed(path, line as u64, json_message(&e)))
+        })
+        .collect()
+}
+
+/// The items of a JSON-lines file (see [`read_jsonl_numbered`]).
+///
+/// # Errors
+/// As [`read_jsonl_numbered`].
+pub fn read_jsonl<T: DeserializeOwned>(path: impl AsRef<Path>) -> Result<Vec<T>, IoError> {
+    Ok(read_jsonl_numbered(path)?.into_iter().map(|(_, item)| item).collect())
+}
+
+/// The rows of a CSV file with a header row, each deserialized into a `T` by the header's column
+/// names, with their 1-based line numbers. Empty fields deserialize as `None` into `Option`
+/// fields; quoted fields may span lines (the line number is the row's first).
+///
+/// # Errors
+/// [`IoError::Os`] when the file cannot be read; [`IoError::Malformed`] naming the line for a
+/// row with another number of fields than the header, a field that is not valid UTF-8, or a
+/// row that is not a `T` (with the field's name when the CSV reader knows it).
+pub fn read_csv_numbered<T: DeserializeOwned>(path: impl AsRef<Path>) -> Result<Vec<(usize, T)>, IoError> {
+    let path = path.as_ref();
+    let mut reader = csv::ReaderBuilder::new().has_headers(true).from_reader(open(path)?);
+    let csv_error = |e: csv::Error| -> IoError {
+        let line = e.position().map_or(0, csv::Position::line);
+        let message = match e.kind() {
+            csv::ErrorKind::Io(_) => return os_error(path)(std::io::Error::other(e.to_string())),
+            csv::ErrorKind::UnequalLengths { expected_len, len, .. } => {
+                format!("{len} fields, where the header has {expected_len}")
+            }
+            csv::ErrorKind::Utf8 { err, .. } => format!("field {} is not valid UTF-8", err.field() + 1),
+            _ => e.to_string(),
+        };
+        malformed(path, line, message)
+    };
+    let headers = reader.headers().map_err(csv_error)?.clone();
+    let mut out = Vec::new();
+    let mut record = csv::StringRecord::new();
+    loop {
+        match reader.read_record(&mut record) {
+            Ok(false) => break,
+            Ok(true) => {}
+            Err(e) => return Err(csv_error(e)),
+        }
+        let line = record.position().map_or(0, csv::Position::line);
+        let item = record.deserialize(Some(&headers)).map_err(|e| {
+            let message = match e.kind() {
+                csv::ErrorKind::Deserialize { err, .. } => match err.field().and_then(|f| headers.get(f as usize)) {
+                    Some(name) => format!("column `{name}`: {}", err.kind()),
+                    None => err.kind().to_string(),
+                },
+                _ => e.to_string(),
+            };
+            malformed(path, line, message)
+        })?;
+        out.push((line as usize, item));
+    }
+    Ok(out)
+}
+
+/// The rows of a CSV file with a header row (see [`read_csv_numbered`]).
+///
+/// # Errors
+/// As [`read_csv_numbered`].
+pub fn read_csv<T: DeserializeOwned>(path: impl AsRef<Path>) -> Result<Vec<T>, IoError> {
+    Ok(read_csv_numbered(path)?.into_iter().map(|(_, item)| item).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use serde::Deserialize;
+
+    use super::*;
+
+    #[derive(Debug, PartialEq, Deserialize)]
+    struct Item {
+        id: String,
+        text: String,
+        label: Option<u8>,
+    }
+
+    fn file(dir: &tempfile::TempDir, name: &str, text: &str) -> std::path::PathBuf {
+        let path = dir.path().join(name);
+        std::fs::write(&path, text).unwrap();
+        path
+    }
+
+    #[test]
+    fn json_lines_with_line_numbers_and_errors() {
+        let dir = tempfile::tempdir().unwrap();
+        let good =
+            file(&dir, "a.jsonl", "{\"id\":\"a\",\"text\":\"x\",\"label\":1}\n\n{\"id\":\"b\",\"text\":\"y\"}\n");
+        let items: Vec<(usize, Item)> = read_jsonl_numbered(&good).unwrap();
+        assert_eq!(items[1], (3, Item { id: "b".into(), text: "y".into(), label: None }));
+        let bad = file(&dir, "b.jsonl", "{\"id\":\"a\",\"text\":\"x\"}\n{\"id\":\"b\",\"text\":7}\n");
+        let err = read_jsonl::<Item>(&bad).unwrap_err().to_string();
+        assert!(err.starts_with(&format!("{}, line 2: unexpected JSON content at column", bad.display())), "{err}");
+        assert!(err.contains("expected a string"), "{err}");
+        let broken = file(&dir, "c.jsonl", "{\"id\":\"a\",\"text\":\"x\"}\n{\"id\":\n");
+        let err = read_jsonl::<Item>(&broken).unwrap_err().to_string();
+        assert!(err.contains(", line 2: invalid JSON"), "{err}");
+        let missing = dir.path().join("missing.jsonl");
+        assert!(read_jsonl::<Item>(&missing).unwrap_err().to_string().contains("missing.jsonl"));
+        let latin1 = dir.path().join("d.jsonl");
+        std::fs::write(&latin1, b"{\"id\":\"a\",\"text\":\"x\"}\n{\"id\":\"\xe9\"}\n").unwrap();
+        let err = read_jsonl::<Item>(&latin1).unwrap_err().to_string();
+        assert!(err.contains(", line 2: the line is not valid UTF-8"), "{err}");
+    }
+
+    #[test]
+    fn csv_rows_by_header_with_errors_naming_line_and_column() {
+        let dir = tempfile::tempdir().unwrap();
+        let good = file(&dir, "a.csv", "text,id,label\n\"two\nlines\",a,3\nplain,b,\n");
+        let items: Vec<(usize, Item)> = read_csv_numbered(&good).unwrap();
+        assert_eq!(items[0], (2, Item { id: "a".into(), text: "two\nlines".into(), label: Some(3) }));
+        assert_eq!(items[1], (4, Item { id: "b".into(), text: "plain".into(), label: None }));
+        let bad_type = file(&dir, "b.csv", "id,text,label\na,x,1\nb,y,many\n");
+        let err = read_csv::<Item>(&bad_type).unwrap_err().to_string();
+        assert!(err.starts_with(&format!("{}, line 3: column `label`", bad_type.display())), "{err}");
+        let short = file(&dir, "c.csv", "id,text,label\na,x\n");
+        let err = read_csv::<Item>(&short).unwrap_err().to_string();
+        assert!(err.contains(", line 2: 2 fields, where the header has 3"), "{err}");
+        let no_column = file(&dir, "d.csv", "id,label\na,1\n");
+        let err = read_csv::<Item>(&no_column).unwrap_err().to_string();
+        assert!(err.contains(", line 2: ") && err.contains("text"), "{err}");
+    }
+}
