@@ -431,6 +431,24 @@ fn schema_bad_enums() {
             quote!(),
             quote!(
                 mod m {
+                    enum A {
+                        X,
+                        Y,
+                    }
+                    #[task(parent = A::X)]
+                    enum B {
+                        Z,
+                    }
+                }
+            )
+        ),
+        ["task `B` has only one label; a task needs at least two variants (a label without a child task is already an end label: to make `A::X` a leaf, remove `B`)"]
+    );
+    assert_eq!(
+        schema_errors(
+            quote!(),
+            quote!(
+                mod m {
                     enum A<T> {
                         X(T),
                         Y = 3,

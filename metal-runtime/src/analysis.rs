@@ -10,7 +10,11 @@
 //!   parent value that deactivates the LF's task, or a vote on a sibling task);
 //! - **correct / incorrect / empirical accuracy** against gold end labels: a vote is correct when
 //!   the gold end label's task-label vector has that label for the LF's task; a vote on a task that
-//!   is ∅ for the gold end label is incorrect.
+//!   is ∅ for the gold end label is incorrect;
+//! - **on-task accuracy**: the same among the gold items where the LF's task applies, which is
+//!   what a label model's learned accuracy `P(vote = y_t | vote, y_t ≠ ∅)` estimates (an LF of a
+//!   child task votes on items of other branches too, and those votes only count in the first);
+//! - **wrong votes**: the gold items each LF gets wrong, with their ids when given.
 //!
 //! Coverage, overlaps and conflicts are fractions of *all* items of the matrix they were computed
 //! on; the gold-label columns can come from a different (small, labeled) matrix with the same LFs,
@@ -48,8 +52,29 @@ pub struct LfStats {
     pub incorrect: Option<usize>,
     /// `correct / (correct + incorrect)`; `None` without gold labels or votes on gold items.
     pub empirical_accuracy: Option<f64>,
+    /// Accuracy among the gold items where the LF's task applies (comparable to a learned
+    /// accuracy); `None` without gold labels or such votes.
+    pub on_task_accuracy: Option<f64>,
+    /// The gold items the LF votes wrong on, in item order (empty without gold labels).
+    pub wrong: Vec<WrongVote>,
     /// The accuracy a label model learned for this LF, if one was joined in.
     pub learned_accuracy: Option<f64>,
+}
+
+/// A vote that disagrees with an item's gold end label.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct WrongVote {
+    /// The item's index in the gold-labeled matrix.
+    pub item: usize,
+    /// The item's id, when ids were given ([`LfSummary::with_gold_ids`]).
+    pub id: Option<String>,
+    /// The label the LF voted.
+    pub vote: String,
+    /// The item's gold end label.
+    pub gold: String,
+    /// Whether the LF's task applies under the gold label (if not, the vote is on another
+    /// branch of the hierarchy).
+    pub on_task: bool,
 }
 
 /// Statistics of one task: how much of the data its LFs cover.
@@ -190,6 +215,8 @@ impl LfSummary {
                     correct: None,
                     incorrect: None,
                     empirical_accuracy: None,
+                    on_task_accuracy: None,
+                    wrong: Vec::new(),
                     learned_accuracy: None,
                 }
             })
@@ -216,9 +243,30 @@ impl LfSummary {
         }
     }
 
-    /// Adds correct / incorrect / empirical accuracy computed on `labeled`, a matrix of the same
-    /// LFs on items whose gold end labels are `gold` (one per item).
-    pub fn with_gold(mut self, labeled: &LabelMatrix, gold: &[usize]) -> Result<Self, LabelMatrixError> {
+    /// Adds correct / incorrect / empirical and on-task accuracy and the wrong votes, computed on
+    /// `labeled`, a matrix of the same LFs on items whose gold end labels are `gold` (one per
+    /// item).
+    pub fn with_gold(self, labeled: &LabelMatrix, gold: &[usize]) -> Result<Self, LabelMatrixError> {
+        self.with_gold_ids(labeled, gold, None)
+    }
+
+    /// [`with_gold`](Self::with_gold), naming each wrong vote's item by its id in `ids` (one per
+    /// item of `labeled`).
+    pub fn with_gold_ids(
+        mut self,
+        labeled: &LabelMatrix,
+        gold: &[usize],
+        ids: Option<&[String]>,
+    ) -> Result<Self, LabelMatrixError> {
+        if let Some(ids) = ids {
+            if ids.len() != labeled.n_items() {
+                return Err(LabelMatrixError::LengthMismatch {
+                    what: "item ids vs. items of the labeled matrix",
+                    expected: labeled.n_items(),
+                    got: ids.len(),
+                });
+            }
+        }
         if labeled.n_lfs() != self.lfs.len() {
             return Err(LabelMatrixError::LengthMismatch {
                 what: "LFs of the gold-labeled matrix vs. the summary",
@@ -237,6 +285,8 @@ impl LfSummary {
         let k = graph.n_end_labels();
         let mut correct = vec![0usize; self.lfs.len()];
         let mut incorrect = vec![0usize; self.lfs.len()];
+        let mut on_task = vec![(0usize, 0usize); self.lfs.len()];
+        let mut wrong: Vec<Vec<WrongVote>> = vec![Vec::new(); self.lfs.len()];
         for (i, &y) in gold.iter().enumerate() {
             if y >= k {
                 return Err(LabelMatrixError::LabelOutOfRange {
@@ -250,18 +300,34 @@ impl LfSummary {
             }
             let truth = graph.feasible(y);
             for (j, v) in labeled.row(i) {
-                if truth[labeled.lf_task(j)] == Some(v) {
+                let t = labeled.lf_task(j);
+                let applies = truth[t].is_some();
+                if applies {
+                    on_task[j].1 += 1;
+                }
+                if truth[t] == Some(v) {
                     correct[j] += 1;
+                    on_task[j].0 += 1;
                 } else {
                     incorrect[j] += 1;
+                    wrong[j].push(WrongVote {
+                        item: i,
+                        id: ids.map(|ids| ids[i].clone()),
+                        vote: graph.task(t).labels[usize::from(v)].clone(),
+                        gold: graph.end_label_name(y).to_owned(),
+                        on_task: applies,
+                    });
                 }
             }
         }
-        for (j, s) in self.lfs.iter_mut().enumerate() {
+        for (j, (s, wrong)) in self.lfs.iter_mut().zip(wrong).enumerate() {
             s.correct = Some(correct[j]);
             s.incorrect = Some(incorrect[j]);
             let total = correct[j] + incorrect[j];
             s.empirical_accuracy = (total > 0).then(|| frac(correct[j], total));
+            let (hits, n) = on_task[j];
+            s.on_task_accuracy = (n > 0).then(|| frac(hits, n));
+            s.wrong = wrong;
         }
         self.n_gold = gold.len();
         Ok(self)
@@ -295,7 +361,12 @@ impl LfSummary {
             ("conflicts", Align::Right),
         ];
         if gold {
-            cols.extend([("correct", Align::Right), ("incorrect", Align::Right), ("emp. acc", Align::Right)]);
+            cols.extend([
+                ("correct", Align::Right),
+                ("incorrect", Align::Right),
+                ("emp. acc", Align::Right),
+                ("on-task acc", Align::Right),
+            ]);
         }
         if learned {
             cols.push(("learned acc", Align::Right));
@@ -314,6 +385,7 @@ impl LfSummary {
                 row.push(s.correct.map_or_else(String::new, |c| c.to_string()));
                 row.push(s.incorrect.map_or_else(String::new, |c| c.to_string()));
                 row.push(fmt_frac(s.empirical_accuracy));
+                row.push(fmt_frac(s.on_task_accuracy));
             }
             if learned {
                 row.push(fmt_frac(s.learned_accuracy));
@@ -321,6 +393,26 @@ impl LfSummary {
             table.row(row);
         }
         table
+    }
+
+    /// The wrong votes, up to `max_per_lf` per LF: one line per vote, `lf: item (id) voted
+    /// label, gold end label`, marking votes on another branch of the hierarchy. Empty without
+    /// gold labels.
+    pub fn wrong_votes_text(&self, max_per_lf: usize) -> String {
+        use std::fmt::Write as _;
+        let mut out = String::new();
+        for s in self.lfs.iter().filter(|s| !s.wrong.is_empty()) {
+            let _ = writeln!(out, "{} ({} wrong):", s.name, s.wrong.len());
+            for w in s.wrong.iter().take(max_per_lf) {
+                let id = w.id.as_ref().map(|id| format!(" ({id})")).unwrap_or_default();
+                let branch = if w.on_task { "" } else { ", another branch" };
+                let _ = writeln!(out, "  item {}{id}: voted {}, gold {}{branch}", w.item, w.vote, w.gold);
+            }
+            if s.wrong.len() > max_per_lf {
+                let _ = writeln!(out, "  … {} more", s.wrong.len() - max_per_lf);
+            }
+        }
+        out
     }
 
     /// The per-task table.
@@ -436,6 +528,28 @@ mod tests {
         assert_eq!((c.correct, c.incorrect), (Some(1), Some(1)));
         assert!(LfSummary::new(&m).with_gold(&m, &[0, 1]).is_err());
         assert!(LfSummary::new(&m).with_gold(&m, &[0, 1, 2, 3, 4]).is_err());
+    }
+
+    /// On-task accuracy leaves out the votes on items of other branches; the wrong votes name
+    /// the items (and their ids) and say which are on another branch.
+    #[test]
+    fn on_task_accuracy_and_wrong_votes() {
+        let m = matrix();
+        let ids: Vec<String> = ["a", "b", "c", "d", "e"].map(String::from).to_vec();
+        let s = LfSummary::new(&m).with_gold_ids(&m, &[0, 3, 3, 1, 2], Some(&ids)).unwrap();
+        // corp_b: performance on item 0 (right), funding on item 1 (markets: another branch).
+        let b = &s.lfs[1];
+        assert_eq!((b.empirical_accuracy, b.on_task_accuracy), (Some(0.5), Some(1.0)));
+        let w = &b.wrong[0];
+        assert_eq!((w.item, w.id.as_deref(), w.vote.as_str(), w.on_task), (1, Some("b"), "funding", false));
+        assert_eq!(w.gold, "markets/commodity");
+        assert!(s.lfs[0].wrong.is_empty());
+        let text = s.wrong_votes_text(5);
+        assert!(
+            text.contains("corp_b (1 wrong):\n  item 1 (b): voted funding, gold markets/commodity, another branch"),
+            "{text}"
+        );
+        assert!(LfSummary::new(&m).with_gold_ids(&m, &[0, 3, 3, 1, 2], Some(&ids[..2])).is_err());
     }
 
     #[test]

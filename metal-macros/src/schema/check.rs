@@ -86,10 +86,20 @@ fn check_enum(cx: &Ctxt, task: &Task<'_>) {
         0 => {
             cx.error_spanned_by(&original.ident, format!("task `{name}` has no labels; declare at least two variants"))
         }
-        1 => cx.error_spanned_by(
-            &original.ident,
-            format!("task `{name}` has only one label; a task needs at least two variants"),
-        ),
+        1 => {
+            let hint = match &task.parent {
+                Some(parent) => format!(
+                    " (a label without a child task is already an end label: to make `{}::{}` a leaf, remove `{name}`)",
+                    parent.task.unraw(),
+                    parent.label.unraw()
+                ),
+                None => String::new(),
+            };
+            cx.error_spanned_by(
+                &original.ident,
+                format!("task `{name}` has only one label; a task needs at least two variants{hint}"),
+            )
+        }
         n if n > usize::from(u16::MAX) => {
             cx.error_spanned_by(&original.ident, format!("task `{name}` has {n} labels; at most 65535 are supported"))
         }
