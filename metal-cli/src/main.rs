@@ -2,6 +2,7 @@
 //!
 //! ```text
 //! metal label-model --problem DIR [--model hyper-hier|hyper|hier|hier-sym|hier-cc|hier-paper|soft-mv|mv|mc|mc-snorkel|triplet] [--seed S] [--threads N] [--out probs.npy]
+//! metal generate OUT [--shape flat|tree] [--k K] [--spec SPEC] [--lfs-per-task N[,N...]] [--n-train N] [--n-test N] [--seed S]
 //! ```
 //!
 //! `DIR` is a synthetic problem (`schema.json`, `L_train.npy`, optional `L_test.npy`, `Y_test.npy`)
@@ -14,7 +15,8 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use clap::{Parser, Subcommand, ValueEnum};
-use metal_runtime::error::{IoError, LabelModelError};
+use metal_runtime::error::{GenerateError, IoError, LabelModelError};
+use metal_runtime::io::generate::{generate, Balance, GenerateConfig};
 use metal_runtime::io::{npy, synthetic::Problem, wrench};
 use metal_runtime::label_matrix::LabelMatrix;
 use metal_runtime::label_model::{
@@ -34,6 +36,56 @@ struct Cli {
 enum Command {
     /// Fit a label model on a problem's training label matrix.
     LabelModel(LabelModelArgs),
+    /// Write a synthetic problem folder (the format `label-model --problem` reads).
+    Generate(GenerateArgs),
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Shape {
+    Flat,
+    Tree,
+}
+
+/// `metal generate`: the settings of `gen_synthetic.py`, with its defaults.
+#[derive(clap::Args)]
+struct GenerateArgs {
+    /// The problem folder to write (created if missing).
+    out: PathBuf,
+    /// One task (`--k`) or a hierarchy (`--spec`).
+    #[arg(long, value_enum, default_value = "flat")]
+    shape: Shape,
+    /// Number of classes of a flat problem.
+    #[arg(long, default_value_t = 2)]
+    k: usize,
+    /// The hierarchy of a tree problem: `2:2,2` (a root of 2 labels, each with a child task of 2),
+    /// `4:3,3,3,3`, `2:(2:3,3),2` (three levels).
+    #[arg(long, default_value = "2:2,2")]
+    spec: String,
+    /// LFs per task: one count, or one per task in breadth-first order (comma-separated).
+    #[arg(long, default_value = "10", value_delimiter = ',')]
+    lfs_per_task: Vec<usize>,
+    /// Training items.
+    #[arg(long, default_value_t = 10_000)]
+    n_train: usize,
+    /// Test items.
+    #[arg(long, default_value_t = 10_000)]
+    n_test: usize,
+    /// Seed of everything drawn.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Prior over the end labels: `mild` (geometric, max/min 1.5), `uniform`, `ratio:R`, or one
+    /// weight per end label (comma-separated).
+    #[arg(long, default_value = "mild")]
+    class_balance: String,
+    /// Range of the LFs' accuracies, `lo,hi`.
+    #[arg(long, default_value = "0.55,0.9")]
+    acc_range: String,
+    /// Range of the LFs' propensities, `lo,hi`.
+    #[arg(long, default_value = "0.05,0.5")]
+    prop_range: String,
+    /// Firing-probability factor where an LF's task does not apply.
+    #[arg(long, default_value_t = 0.1)]
+    offtopic: f64,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum, Serialize)]
@@ -363,9 +415,74 @@ fn no_dev(name: &'static str, value: &str) -> metal_runtime::Error {
     .into()
 }
 
+/// Parses `lo,hi`.
+fn range(name: &'static str, value: &str) -> Result<(f64, f64), GenerateError> {
+    let bad = || GenerateError { name, value: value.to_owned(), expected: "two numbers `lo,hi`".into() };
+    let (lo, hi) = value.split_once(',').ok_or_else(bad)?;
+    Ok((lo.trim().parse().map_err(|_| bad())?, hi.trim().parse().map_err(|_| bad())?))
+}
+
+fn generate_problem(args: &GenerateArgs) -> metal_runtime::Result<serde_json::Value> {
+    let class_balance =
+        match args.class_balance.as_str() {
+            "mild" => Balance::Mild,
+            "uniform" => Balance::Uniform,
+            other => match other.strip_prefix("ratio:") {
+                Some(r) => Balance::Ratio(r.parse().map_err(|_| GenerateError {
+                    name: "class_balance",
+                    value: other.to_owned(),
+                    expected: "`ratio:R` with a number R".into(),
+                })?),
+                None => Balance::Given(other.split(',').map(|w| w.trim().parse()).collect::<Result<_, _>>().map_err(
+                    |_| GenerateError {
+                        name: "class_balance",
+                        value: other.to_owned(),
+                        expected: "`mild`, `uniform`, `ratio:R` or comma-separated weights".into(),
+                    },
+                )?),
+            },
+        };
+    let config = GenerateConfig {
+        spec: match args.shape {
+            Shape::Flat => args.k.to_string(),
+            Shape::Tree => args.spec.clone(),
+        },
+        lfs_per_task: args.lfs_per_task.clone(),
+        n_train: args.n_train,
+        n_test: args.n_test,
+        seed: args.seed,
+        class_balance,
+        accuracy_range: range("acc_range", &args.acc_range)?,
+        propensity_range: range("prop_range", &args.prop_range)?,
+        offtopic: args.offtopic,
+    };
+    let problem = generate(&config)?;
+    problem.save(&args.out)?;
+    Ok(serde_json::json!({
+        "out": args.out,
+        "T": problem.graph.n_tasks(),
+        "K": problem.graph.n_end_labels(),
+        "M": problem.lfs.len(),
+        "n_train": args.n_train,
+        "n_test": args.n_test,
+        "coverage_train": metal_runtime::metrics::covered(&problem.train).iter().filter(|&&c| c).count() as f64
+            / problem.train.n_items().max(1) as f64,
+    }))
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
+        Command::Generate(args) => match generate_problem(&args) {
+            Ok(line) => {
+                println!("{line}");
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("error: {e}");
+                ExitCode::FAILURE
+            }
+        },
         Command::LabelModel(args) => {
             if let Some(n) = args.threads {
                 if let Err(e) = rayon::ThreadPoolBuilder::new().num_threads(n.max(1)).build_global() {

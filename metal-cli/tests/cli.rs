@@ -115,3 +115,25 @@ fn the_triplet_method_fits_from_the_command_line() {
     assert_eq!(v["model"], "triplet");
     assert!(v["train_accuracy"].as_f64().unwrap() > 0.92, "{v}");
 }
+
+/// `metal generate` writes a problem folder that `label-model` reads; the default model is
+/// above majority vote on it. A spec that does not parse is an error naming the setting, and
+/// nothing is written.
+#[test]
+fn generated_problems_fit_from_the_command_line() {
+    let dir = std::env::temp_dir().join(format!("metal-cli-generate-{}", std::process::id()));
+    let out = dir.join("tree");
+    let args = ["generate", out.to_str().unwrap(), "--shape", "tree", "--spec", "2:2,2", "--lfs-per-task", "4"];
+    let line = json(&metal(&[&args[..], &["--n-train", "3000", "--n-test", "1000", "--seed", "1"]].concat()));
+    assert_eq!((line["K"].as_u64(), line["M"].as_u64()), (Some(4), Some(12)));
+    let fit = |model: &str| json(&metal(&["label-model", "--problem", out.to_str().unwrap(), "--model", model]));
+    let (default, mv) = (fit("hyper-hier"), fit("mv"));
+    assert!(default["test_accuracy"].as_f64() > mv["test_accuracy"].as_f64(), "{default} vs {mv}");
+    let bad = dir.join("bad");
+    let err = metal(&["generate", bad.to_str().unwrap(), "--shape", "tree", "--spec", "2:2"]);
+    assert!(!err.status.success());
+    let stderr = String::from_utf8_lossy(&err.stderr);
+    assert!(stderr.contains("`spec` = 2:2") && stderr.contains("1 child tasks"), "{stderr}");
+    assert!(!bad.exists());
+    std::fs::remove_dir_all(&dir).unwrap();
+}

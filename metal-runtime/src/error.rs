@@ -621,6 +621,18 @@ pub enum MetricsError {
     },
 }
 
+/// A setting of the synthetic-problem generator ([`crate::io::generate`]) is invalid.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid generator setting `{name}` = {value}: {expected}")]
+pub struct GenerateError {
+    /// The setting.
+    pub name: &'static str,
+    /// Its value.
+    pub value: String,
+    /// What is allowed, or what is wrong.
+    pub expected: String,
+}
+
 /// Any error of this crate.
 ///
 /// Each variant boxes its concern's error, so that `Result<T, Error>` stays two words wide.
@@ -651,6 +663,9 @@ pub enum Error {
     /// See [`MetricsError`].
     #[error(transparent)]
     Metrics(Box<MetricsError>),
+    /// See [`GenerateError`].
+    #[error(transparent)]
+    Generate(Box<GenerateError>),
 }
 
 macro_rules! boxed_from {
@@ -672,6 +687,7 @@ boxed_from!(
     EndModelError => EndModel,
     EncoderError => Encoder,
     MetricsError => Metrics,
+    GenerateError => Generate,
 );
 
 /// `Result` with this crate's [`Error`].

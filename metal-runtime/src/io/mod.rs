@@ -5,6 +5,7 @@
 //!   label vectors; probabilistic labels.
 //! - [`synthetic`]: the synthetic-problem folder format (`schema.json`, `L_*.npy`, `Y_*.npy`,
 //!   `Ytask_*.npy`) of the benchmark generator `gen_synthetic.py`.
+//! - [`generate`]: synthetic problems in that format, generated in Rust (`metal generate`).
 //! - [`items`]: a data set's items, from JSON lines or CSV into any `serde::Deserialize` type.
 //! - [`wrench`]: WRENCH datasets as JSON lines (`train.jsonl`, `valid.jsonl`, `test.jsonl`,
 //!   `source_label.json`).
@@ -24,6 +25,7 @@ use crate::error::{IoError, LabelMatrixError};
 use crate::label_matrix::LfInfo;
 use crate::schema::TaskGraph;
 
+pub mod generate;
 pub mod items;
 pub mod npy;
 pub mod synthetic;
