@@ -14,8 +14,7 @@ use ndarray::{Array2, ArrayView2};
 use serde::{Deserialize, Serialize};
 
 use crate::error::LabelMatrixError;
-use crate::lf::Vote;
-use crate::schema::{TaskGraph, TaskId};
+use crate::schema::{Task, TaskGraph, TaskId};
 
 /// Name and task of one LF (one column of the label matrix).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -24,6 +23,34 @@ pub struct LfInfo {
     pub name: String,
     /// The task the LF votes on.
     pub task: TaskId,
+}
+
+/// One LF's output on one item.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Vote {
+    /// The LF does not label the item.
+    Abstain,
+    /// The LF votes for this label index of its task.
+    Label(u16),
+}
+
+impl Vote {
+    /// The label, if the LF did not abstain.
+    pub fn label(self) -> Option<u16> {
+        match self {
+            Vote::Abstain => None,
+            Vote::Label(l) => Some(l),
+        }
+    }
+}
+
+impl<T: Task> From<Option<T>> for Vote {
+    fn from(value: Option<T>) -> Self {
+        match value {
+            None => Vote::Abstain,
+            Some(t) => Vote::Label(t.label_index()),
+        }
+    }
 }
 
 /// The sparse label matrix: per item, the votes of the LFs that did not abstain.

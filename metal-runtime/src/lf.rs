@@ -21,33 +21,7 @@ use crate::error::ApplyError;
 use crate::label_matrix::{LabelMatrix, LfInfo};
 use crate::schema::{Task, TaskId, TaskSchema};
 
-/// One LF's output on one item.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub enum Vote {
-    /// The LF does not label the item.
-    Abstain,
-    /// The LF votes for this label index of its task.
-    Label(u16),
-}
-
-impl Vote {
-    /// The label, if the LF did not abstain.
-    pub fn label(self) -> Option<u16> {
-        match self {
-            Vote::Abstain => None,
-            Vote::Label(l) => Some(l),
-        }
-    }
-}
-
-impl<T: Task> From<Option<T>> for Vote {
-    fn from(value: Option<T>) -> Self {
-        match value {
-            None => Vote::Abstain,
-            Some(t) => Vote::Label(t.label_index()),
-        }
-    }
-}
+pub use crate::label_matrix::Vote;
 
 /// Where an LF is defined, for reports.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]

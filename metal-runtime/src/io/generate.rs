@@ -219,17 +219,19 @@ fn balance(b: &Balance, k: usize) -> Result<Vec<f64>, GenerateError> {
     }
 }
 
-/// Draws the items of one split: their end labels and the LFs' votes.
-fn sample(
-    rng: &mut Xoshiro256PlusPlus,
-    n: usize,
-    graph: &Arc<TaskGraph>,
-    lfs: &[LfInfo],
-    prior: &WeightedIndex<f64>,
-    acc: &Array1<f64>,
-    prop: &Array1<f64>,
+/// The drawn parameters of a problem.
+struct Params<'a> {
+    graph: &'a Arc<TaskGraph>,
+    lfs: &'a [LfInfo],
+    prior: &'a WeightedIndex<f64>,
+    acc: &'a Array1<f64>,
+    prop: &'a Array1<f64>,
     offtopic: f64,
-) -> (LabelMatrix, Vec<usize>) {
+}
+
+/// Draws the items of one split: their end labels and the LFs' votes.
+fn sample(rng: &mut Xoshiro256PlusPlus, n: usize, params: &Params<'_>) -> (LabelMatrix, Vec<usize>) {
+    let Params { graph, lfs, prior, acc, prop, offtopic } = *params;
     let mut matrix = LabelMatrix::empty(graph.clone(), lfs.to_vec()).expect("the LFs are on the graph's tasks");
     let mut gold = Vec::with_capacity(n);
     let mut votes = Vec::with_capacity(lfs.len());
@@ -304,8 +306,9 @@ pub fn generate(config: &GenerateConfig) -> crate::Result<Problem> {
     let acc = Array1::random_using(m, uniform(config.accuracy_range), &mut params);
     let prop = Array1::random_using(m, uniform(config.propensity_range), &mut params);
     let weights = WeightedIndex::new(&prior).map_err(|e| bad("class_balance", format!("{prior:?}"), e.to_string()))?;
-    let (train, y_train) = sample(&mut train_rng, config.n_train, &graph, &lfs, &weights, &acc, &prop, config.offtopic);
-    let (test, y_test) = sample(&mut test_rng, config.n_test, &graph, &lfs, &weights, &acc, &prop, config.offtopic);
+    let drawn = Params { graph: &graph, lfs: &lfs, prior: &weights, acc: &acc, prop: &prop, offtopic: config.offtopic };
+    let (train, y_train) = sample(&mut train_rng, config.n_train, &drawn);
+    let (test, y_test) = sample(&mut test_rng, config.n_test, &drawn);
     let mut metadata = Map::new();
     metadata.insert("generator".into(), json!("metal generate"));
     metadata.insert("spec".into(), json!(config.spec));
