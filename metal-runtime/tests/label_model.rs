@@ -128,3 +128,23 @@ fn the_default_model_does_not_depend_on_the_thread_count() {
     let one = pool.install(|| HyperHier::default().fit(&p.train).unwrap().predict_proba(&p.train).unwrap());
     assert_eq!(many, one);
 }
+
+/// The maximum-likelihood fit (EM over thousands of vote patterns, summed in parallel) is the
+/// same, bit for bit, on one, two and three threads.
+#[test]
+fn em_fits_do_not_depend_on_the_thread_count() {
+    use metal_runtime::label_model::Hierarchical;
+    let p = load("tree_4-3333_l5_n10000");
+    let model = Hierarchical { progress: false, ..Hierarchical::default() };
+    let fit_on = |threads: usize| {
+        let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+        pool.install(|| {
+            let fit = model.fit(&p.train).unwrap();
+            (fit.predict_proba(&p.train).unwrap(), fit.fit_report().loss.clone())
+        })
+    };
+    let one = fit_on(1);
+    assert!(one.1.len() > 2, "EM ran {} epochs", one.1.len());
+    assert_eq!(fit_on(2), one);
+    assert_eq!(fit_on(3), one);
+}

@@ -526,23 +526,37 @@ impl Row {
 }
 
 fn e_step(tab: &Tables, sc: &Scores, pats: &Patterns<'_>) -> Stats {
-    (0..pats.len())
-        .into_par_iter()
-        .with_min_len(256)
-        .fold(
-            || (Stats::zeros(tab), Row::new(tab)),
-            |(mut st, mut row), p| {
-                let (lfs, labels) = pats.pattern(p);
-                let c = pats.counts()[p];
-                let lse = row.posterior(tab, sc, lfs, labels);
-                st.log_lik += c * (lse - sc.log_norm);
-                accumulate(&mut st, &mut row, tab, lfs, labels, c);
-                (st, row)
-            },
-        )
-        .map(|(st, _)| st)
-        .reduce(|| Stats::zeros(tab), Stats::merge)
+    // Fixed chunks of patterns summed in chunk order, so that the sums (and the fit) are the same
+    // on any number of threads.
+    let n_chunks = pats.len().div_ceil(E_CHUNK);
+    let mut total = Stats::zeros(tab);
+    for batch in (0..n_chunks).collect::<Vec<_>>().chunks(E_CHUNKS_PER_BATCH) {
+        let parts: Vec<Stats> = batch
+            .par_iter()
+            .map(|&ch| {
+                let (mut st, mut row) = (Stats::zeros(tab), Row::new(tab));
+                for p in ch * E_CHUNK..((ch + 1) * E_CHUNK).min(pats.len()) {
+                    let (lfs, labels) = pats.pattern(p);
+                    let c = pats.counts()[p];
+                    let lse = row.posterior(tab, sc, lfs, labels);
+                    st.log_lik += c * (lse - sc.log_norm);
+                    accumulate(&mut st, &mut row, tab, lfs, labels, c);
+                }
+                st
+            })
+            .collect();
+        for part in parts {
+            total = total.merge(part);
+        }
+    }
+    total
 }
+
+/// Patterns per work unit of the E-step (fixed, so that the summation order is).
+const E_CHUNK: usize = 1024;
+
+/// E-step work units whose statistics are held at once.
+const E_CHUNKS_PER_BATCH: usize = 64;
 
 /// Adds one pattern's expected statistics under the posterior in `row.score`, `c` times.
 fn accumulate(st: &mut Stats, row: &mut Row, tab: &Tables, lfs: &[u32], labels: &[u16], c: f64) {
