@@ -310,6 +310,14 @@ fn at_line(line: Option<usize>) -> String {
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[non_exhaustive]
 pub enum LabelModelError {
+    /// The input is too large for the model's tables.
+    #[error("{what}, more than the limit of {limit}; use a model that fits on vote patterns (hyper-hier, hier)")]
+    TooLarge {
+        /// What would be built.
+        what: String,
+        /// The limit.
+        limit: String,
+    },
     /// A configuration value is out of its range.
     #[error("invalid label model setting `{name}` = {value}: {expected}")]
     InvalidConfig {

@@ -156,8 +156,8 @@ const PREDICT_CEIL: f64 = 0.99;
 /// let shard = |rows: ndarray::Array2<i16>| LabelMatrix::from_dense(graph.clone(), lfs.clone(), rows.view());
 /// let a = shard(ndarray::array![[1, 1, -1], [0, 0, 1], [1, -1, 1]])?;
 /// let b = shard(ndarray::array![[0, 0, 0], [1, 1, 1], [-1, 0, 0]])?;
-/// let mut stats = McStats::new(&a);
-/// stats.merge(&McStats::new(&b))?;
+/// let mut stats = McStats::new(&a)?;
+/// stats.merge(&McStats::new(&b)?)?;
 /// let model = MatrixCompletion::default().fit_stats(&stats)?;
 /// let probs = model.predict_proba(&a)?;
 /// assert_eq!(probs.n_items(), 3);
@@ -175,11 +175,26 @@ pub struct McStats {
 impl McStats {
     /// The statistic of `matrix`, in one parallel pass over its votes: an item with `r` votes
     /// adds `r(r+1)/2` counts (the upper triangle).
-    pub fn new(matrix: &LabelMatrix) -> Self {
+    ///
+    /// # Errors
+    /// [`LabelModelError::TooLarge`] when the d × d table (d = the LFs' labels summed) would take
+    /// more than [`McStats::MAX_BYTES`].
+    pub fn new(matrix: &LabelMatrix) -> Result<Self, LabelModelError> {
         let layout = Layout::new(matrix.graph(), matrix.lfs());
         let d = layout.d();
+        let entries = d.checked_mul(d).filter(|&e| e.saturating_mul(8) <= Self::MAX_BYTES);
+        let Some(entries) = entries else {
+            return Err(LabelModelError::TooLarge {
+                what: format!(
+                    "the co-vote statistic of {} LFs with {d} labels in all needs {d} × {d} counts ({:.1} GB)",
+                    matrix.n_lfs(),
+                    (d as f64).powi(2) * 8.0 / 1e9
+                ),
+                limit: format!("{:.1} GB", Self::MAX_BYTES as f64 / 1e9),
+            });
+        };
         let n = matrix.n_items();
-        let mut upper = vec![0u64; d * d];
+        let mut upper = vec![0u64; entries];
         // Per-thread counts are u32: one parallel pass covers at most u32::MAX items.
         let max_rows = u32::MAX as usize;
         let mut start = 0;
@@ -190,8 +205,12 @@ impl McStats {
             start = end;
         }
         let o_sum = Array2::from_shape_fn((d, d), |(a, b)| upper[a.min(b) * d + a.max(b)]);
-        McStats { graph: matrix.graph_arc().clone(), lfs: matrix.lfs().to_vec(), o_sum, n: n as u64 }
+        Ok(McStats { graph: matrix.graph_arc().clone(), lfs: matrix.lfs().to_vec(), o_sum, n: n as u64 })
     }
+
+    /// The largest d × d table [`McStats::new`] builds: 4 GB of counts (each pass also holds a
+    /// per-thread table of half that size per thread).
+    pub const MAX_BYTES: usize = 4_000_000_000;
 
     /// Adds the statistic of another shard with the same schema and LFs.
     pub fn merge(&mut self, other: &McStats) -> Result<(), LabelModelError> {
@@ -604,7 +623,7 @@ impl LabelModel for MatrixCompletion {
         let start = Instant::now();
         // Validate before the pass over the votes.
         self.check(matrix.graph(), matrix.n_lfs(), matrix.n_items() as u64)?;
-        let stats = McStats::new(matrix);
+        let stats = McStats::new(matrix)?;
         let mut fitted = self.fit_stats(&stats)?;
         fitted.report.warnings = super::diagnose(matrix, &fitted)?;
         fitted.report.seconds = start.elapsed().as_secs_f64();
@@ -771,7 +790,7 @@ mod tests {
     /// {1, 3, 5}, item 2 {0, 4}, item 3 {3, 4}, item 4 {1}.
     #[test]
     fn co_vote_counts_by_hand() {
-        let stats = McStats::new(&tiny());
+        let stats = McStats::new(&tiny()).unwrap();
         let expected = array![
             [2u64, 0, 1, 0, 1, 0],
             [0, 2, 0, 1, 0, 1],
@@ -810,7 +829,7 @@ mod tests {
     /// penalty: every entry of μ − μ₀ is ±.1 except two zeros, so .25 · 10 · .01 = .025.
     #[test]
     fn loss_by_hand() {
-        let stats = McStats::new(&tiny());
+        let stats = McStats::new(&tiny()).unwrap();
         let layout = Layout::new(&stats.graph, &stats.lfs);
         let mu = array![[0.6, 0.1], [0.1, 0.5], [0.3, 0.2], [0.2, 0.4], [0.5, 0.3], [0.1, 0.2]];
         let mu0 = array![[0.5, 0.2], [0.2, 0.5], [0.4, 0.1], [0.1, 0.4], [0.4, 0.2], [0.2, 0.3]];
@@ -826,7 +845,7 @@ mod tests {
     /// finite differences, on a hierarchy (LF blocks of sizes 2 and 3, off-task entries).
     #[test]
     fn gradient_matches_finite_differences() {
-        let stats = McStats::new(&tree_matrix());
+        let stats = McStats::new(&tree_matrix()).unwrap();
         let layout = Layout::new(&stats.graph, &stats.lfs);
         let (d, k) = (layout.d(), layout.k);
         let mu = Array2::from_shape_fn((d, k), |(r, y)| 0.05 + 0.9 * (((r * 7 + y * 3) % 11) as f64 / 11.0));
@@ -946,17 +965,31 @@ mod tests {
         assert_eq!(break_symmetry(&layout, &[0.2; 5], &shuffled, false).0, mu);
     }
 
+    /// A d × d table that cannot fit is an error naming its size, not a panic or an abort
+    /// (40 LFs of a 65,535-label task: d = 2.6 million).
+    #[test]
+    fn oversized_statistics_are_errors() {
+        let graph = Arc::new(TaskGraph::flat("t", (0..65_535).map(|v| v.to_string())).unwrap());
+        let lfs: Vec<LfInfo> = (0..40).map(|j| LfInfo { name: format!("lf{j}"), task: 0 }).collect();
+        let mut matrix = LabelMatrix::empty(graph, lfs).unwrap();
+        matrix.push_row(&[(0, 1), (1, 2)]).unwrap();
+        let err = McStats::new(&matrix).unwrap_err().to_string();
+        assert!(err.contains("2621400 × 2621400") && err.contains("limit"), "{err}");
+        let err = MatrixCompletion::default().fit(&matrix).unwrap_err().to_string();
+        assert!(err.contains("co-vote statistic"), "{err}");
+    }
+
     #[test]
     fn shards_merge_to_the_whole() {
         let p = fixture("tree");
-        let whole = McStats::new(&p.train);
+        let whole = McStats::new(&p.train).unwrap();
         let n = p.train.n_items();
-        let mut merged = McStats::new(&p.train.select_items(&(0..n / 3).collect::<Vec<_>>()));
-        merged.merge(&McStats::new(&p.train.select_items(&(n / 3..n).collect::<Vec<_>>()))).unwrap();
+        let mut merged = McStats::new(&p.train.select_items(&(0..n / 3).collect::<Vec<_>>())).unwrap();
+        merged.merge(&McStats::new(&p.train.select_items(&(n / 3..n).collect::<Vec<_>>())).unwrap()).unwrap();
         assert_eq!(merged, whole);
         let cfg = MatrixCompletion::default();
         assert_eq!(cfg.fit_stats(&merged).unwrap().mu(), cfg.fit(&p.train).unwrap().mu());
-        let other = McStats::new(&tiny());
+        let other = McStats::new(&tiny()).unwrap();
         assert!(matches!(merged.merge(&other), Err(LabelModelError::IncompatibleMatrix { .. })));
     }
 

@@ -203,7 +203,7 @@ impl LabelModel for Triplet {
         }
         let graph = matrix.graph_arc().clone();
         let layout = Layout::new(&graph, matrix.lfs());
-        let stats = McStats::new(matrix);
+        let stats = McStats::new(matrix)?;
         let k = layout.k;
         let runs: Vec<usize> = if graph.is_flat() && k == 2 { vec![1] } else { (0..k).collect() };
         let mut acc = Array2::zeros((runs.len(), layout.m()));
