@@ -244,6 +244,12 @@ fn read_header(path: &Path, reader: &mut impl Read) -> Result<(String, bool, Vec
     let mut len_bytes = [0u8; 4];
     reader.read_exact(&mut len_bytes[..header_len_size]).map_err(truncated_header)?;
     let header_len = u32::from_le_bytes(len_bytes) as usize;
+    if header_len > MAX_HEADER_LEN {
+        return Err(malformed(
+            path,
+            format!("the .npy header announces {header_len} bytes; headers of more than {MAX_HEADER_LEN} are refused"),
+        ));
+    }
     let mut text = vec![0u8; header_len];
     reader.read_exact(&mut text).map_err(truncated_header)?;
     let text: String = if major == 3 {
@@ -251,7 +257,9 @@ fn read_header(path: &Path, reader: &mut impl Read) -> Result<(String, bool, Vec
     } else {
         text.iter().map(|&b| char::from(b)).collect()
     };
-    let bad_header = |what: &str| malformed(path, format!("invalid .npy header ({what}): {}", text.trim()));
+    let shown: String = text.trim().chars().take(200).collect();
+    let more = if text.trim().chars().count() > 200 { " …" } else { "" };
+    let bad_header = |what: &str| malformed(path, format!("invalid .npy header ({what}): {shown}{more}"));
     let dict = match PyParser::new(&text).parse_value() {
         Some(PyValue::Dict(entries)) => entries,
         _ => return Err(bad_header("not a Python dict literal")),
@@ -303,11 +311,21 @@ enum PyValue {
 /// A recursive-descent parser for the Python literal subset of `.npy` headers.
 struct PyParser<'a> {
     chars: std::iter::Peekable<std::str::Chars<'a>>,
+    /// Nesting depth of the value being parsed.
+    depth: usize,
 }
+
+/// Deepest nesting of a header value: an .npy header is a dict of a string, a bool and a tuple
+/// of ints (depth 2); deeper input is malformed, and refusing it bounds the recursion.
+const MAX_HEADER_DEPTH: usize = 16;
+
+/// Longest header accepted, as NumPy's own reader (`max_header_size`): real headers are about
+/// 128 bytes, and the length field alone must not decide an allocation.
+const MAX_HEADER_LEN: usize = 10_000;
 
 impl<'a> PyParser<'a> {
     fn new(text: &'a str) -> Self {
-        PyParser { chars: text.chars().peekable() }
+        PyParser { chars: text.chars().peekable(), depth: 0 }
     }
 
     fn skip_ws(&mut self) {
@@ -344,6 +362,16 @@ impl<'a> PyParser<'a> {
     }
 
     fn parse_value(&mut self) -> Option<PyValue> {
+        if self.depth >= MAX_HEADER_DEPTH {
+            return None;
+        }
+        self.depth += 1;
+        let value = self.parse_value_inner();
+        self.depth -= 1;
+        value
+    }
+
+    fn parse_value_inner(&mut self) -> Option<PyValue> {
         self.skip_ws();
         match *self.chars.peek()? {
             '{' => {
@@ -687,4 +715,38 @@ pub fn write_probs(path: impl AsRef<Path>, probs: ArrayView2<'_, f64>) -> Result
         }
         Ok(())
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An .npy file of version 2 (4-byte header length) with the given header text and length.
+    fn raw(header: &str, announced: u32) -> Vec<u8> {
+        let mut bytes = MAGIC.to_vec();
+        bytes.extend([2, 0]);
+        bytes.extend(announced.to_le_bytes());
+        bytes.extend(header.as_bytes());
+        bytes
+    }
+
+    fn header_error(bytes: &[u8]) -> String {
+        read_header(Path::new("x.npy"), &mut &bytes[..]).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn hostile_headers_are_errors() {
+        // A 4 GiB announced header is refused before anything is allocated.
+        let err = header_error(&raw("{}", u32::MAX));
+        assert!(err.contains("4294967295 bytes") && err.contains("refused"), "{err}");
+        // Deep nesting is refused without recursing through it.
+        let deep = "(".repeat(9000);
+        let err = header_error(&raw(&deep, deep.len() as u32));
+        assert!(err.contains("not a Python dict literal"), "{}", &err[..200]);
+        // The message shows the start of the header, not all of it.
+        assert!(err.len() < 400, "{} bytes", err.len());
+        let nested =
+            format!("{{'descr': '<i2', 'fortran_order': False, 'shape': {}3{}}}", "(".repeat(20), ")".repeat(20));
+        assert!(header_error(&raw(&nested, nested.len() as u32)).contains("invalid .npy header"));
+    }
 }
