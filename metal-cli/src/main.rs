@@ -136,7 +136,7 @@ struct LabelModelArgs {
     seed: u64,
     /// Worker threads (default: all cores).
     #[arg(long)]
-    threads: Option<usize>,
+    threads: Option<std::num::NonZeroUsize>,
     /// Where to write the training items' probabilistic labels (float64 .npy, n × K).
     #[arg(long)]
     out: Option<PathBuf>,
@@ -273,9 +273,62 @@ fn load(dir: &Path) -> metal_runtime::Result<Loaded> {
     }
 }
 
+/// Files of a problem folder that `--out` must not replace.
+const INPUT_FILES: &[&str] = &[
+    "schema.json",
+    "L_train.npy",
+    "L_test.npy",
+    "L_dev.npy",
+    "Y_train.npy",
+    "Y_test.npy",
+    "Y_dev.npy",
+    "Ytask_train.npy",
+    "Ytask_test.npy",
+    "source_label.json",
+    "train.jsonl",
+    "valid.jsonl",
+    "test.jsonl",
+];
+
+/// An error when `out` is one of the problem folder's input files.
+fn check_out(out: &Path, problem: &Path) -> metal_runtime::Result<()> {
+    let dir = match out.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    let (Ok(out_dir), Ok(problem)) = (dir.canonicalize(), problem.canonicalize()) else {
+        return Ok(());
+    };
+    let name = out.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+    if out_dir == problem && INPUT_FILES.contains(&name) {
+        return Err(IoError::Malformed {
+            path: out.to_path_buf(),
+            line: None,
+            message: "refusing to write the probabilities over an input file of the problem; choose another --out"
+                .into(),
+        }
+        .into());
+    }
+    Ok(())
+}
+
 fn label_model(args: &LabelModelArgs) -> metal_runtime::Result<Summary> {
+    if let Some(out) = &args.out {
+        check_out(out, &args.problem)?;
+    }
     let data = load(&args.problem)?;
     let train = &data.train;
+    let empty = |what: &str| IoError::Malformed {
+        path: args.problem.clone(),
+        line: None,
+        message: format!("the training label matrix has no {what}; there is nothing to fit"),
+    };
+    if train.n_items() == 0 {
+        return Err(empty("item").into());
+    }
+    if train.n_lfs() == 0 {
+        return Err(empty("LF").into());
+    }
     let mut m = Models {
         hier: Hierarchical::default(),
         paper: Hierarchical::paper(),
@@ -320,15 +373,6 @@ fn label_model(args: &LabelModelArgs) -> metal_runtime::Result<Summary> {
     for w in &model.fit_report().warnings {
         eprintln!("warning: {w}");
     }
-    if let Some(out) = &args.out {
-        let probs = model.predict_proba(train)?;
-        let mut end = probs.into_end_labels();
-        if let Some(order) = &data.end_label_order {
-            // Columns in schema.json's numbering.
-            end = end.select(ndarray::Axis(1), order);
-        }
-        npy::write_probs(out, end.view())?;
-    }
     let test_accuracy = match &data.test {
         Some((l, y)) if !y.is_empty() => {
             let pred = model.predict(l, args.seed)?;
@@ -349,6 +393,16 @@ fn label_model(args: &LabelModelArgs) -> metal_runtime::Result<Summary> {
         }
         _ => None,
     };
+    // Written last, once every step that can fail has run.
+    if let Some(out) = &args.out {
+        let probs = model.predict_proba(train)?;
+        let mut end = probs.into_end_labels();
+        if let Some(order) = &data.end_label_order {
+            // Columns in schema.json's numbering.
+            end = end.select(ndarray::Axis(1), order);
+        }
+        npy::write_probs(out, end.view())?;
+    }
     let report = model.fit_report();
     Ok(Summary {
         name: "label_model",
@@ -485,7 +539,7 @@ fn main() -> ExitCode {
         },
         Command::LabelModel(args) => {
             if let Some(n) = args.threads {
-                if let Err(e) = rayon::ThreadPoolBuilder::new().num_threads(n.max(1)).build_global() {
+                if let Err(e) = rayon::ThreadPoolBuilder::new().num_threads(n.get()).build_global() {
                     eprintln!("error: cannot set up {n} threads: {e}");
                     return ExitCode::FAILURE;
                 }

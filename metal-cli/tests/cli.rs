@@ -137,3 +137,36 @@ fn generated_problems_fit_from_the_command_line() {
     assert!(!bad.exists());
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// `--out` never replaces an input file of the problem, a symbolic link or a folder, and is
+/// written only after every other step succeeded; `--threads 0` and an empty matrix are errors.
+#[test]
+fn outputs_and_arguments_are_checked() {
+    let dir = std::env::temp_dir().join(format!("metal-cli-out-{}", std::process::id()));
+    let problem = dir.join("p");
+    std::fs::create_dir_all(&problem).unwrap();
+    for f in ["schema.json", "L_train.npy", "Y_train.npy"] {
+        std::fs::copy(data("synthetic/flat").join(f), problem.join(f)).unwrap();
+    }
+    let p = problem.to_str().unwrap();
+    let before = std::fs::read(problem.join("L_train.npy")).unwrap();
+    let onto_input = problem.join("L_train.npy");
+    let out = metal(&["label-model", "--problem", p, "--out", onto_input.to_str().unwrap()]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("input file"), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(std::fs::read(problem.join("L_train.npy")).unwrap(), before);
+    #[cfg(unix)]
+    {
+        let link = dir.join("link.npy");
+        std::os::unix::fs::symlink(dir.join("elsewhere.npy"), &link).unwrap();
+        let out = metal(&["label-model", "--problem", p, "--out", link.to_str().unwrap()]);
+        assert!(String::from_utf8_lossy(&out.stderr).contains("symbolic link"));
+        assert!(!dir.join("elsewhere.npy").exists());
+    }
+    let good = dir.join("probs.npy");
+    json(&metal(&["label-model", "--problem", p, "--out", good.to_str().unwrap()]));
+    assert!(good.exists());
+    let out = metal(&["label-model", "--problem", p, "--threads", "0"]);
+    assert!(!out.status.success());
+    std::fs::remove_dir_all(&dir).unwrap();
+}

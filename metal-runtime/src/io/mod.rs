@@ -132,6 +132,23 @@ pub(crate) fn write_atomic(
 ) -> Result<(), IoError> {
     static COUNTER: AtomicU64 = AtomicU64::new(0);
     let name = path.file_name().ok_or_else(|| malformed(path, "the path does not name a file"))?;
+    // Only a regular file is replaced (never a symbolic link, a device or a folder), and it keeps
+    // its permissions.
+    let existing = match fs::symlink_metadata(path) {
+        Ok(meta) if meta.file_type().is_file() => Some(meta.permissions()),
+        Ok(meta) => {
+            let what = if meta.file_type().is_symlink() {
+                "a symbolic link"
+            } else if meta.is_dir() {
+                "a folder"
+            } else {
+                "not a regular file"
+            };
+            return Err(malformed(path, format!("refusing to write over it: it is {what}")));
+        }
+        Err(e) if e.kind() == io::ErrorKind::NotFound => None,
+        Err(e) => return Err(os_error(path)(e)),
+    };
     let mut tmp_name = std::ffi::OsString::from(".");
     tmp_name.push(name);
     tmp_name.push(format!(".{}-{}.tmp", std::process::id(), COUNTER.fetch_add(1, Ordering::Relaxed)));
@@ -141,6 +158,9 @@ pub(crate) fn write_atomic(
     write(&mut writer).map_err(os_error(path))?;
     writer.flush().map_err(os_error(path))?;
     drop(writer);
+    if let Some(permissions) = existing {
+        fs::set_permissions(&tmp.path, permissions).map_err(os_error(path))?;
+    }
     fs::rename(&tmp.path, path).map_err(os_error(path))?;
     let mut tmp = tmp;
     tmp.keep = true;
@@ -169,6 +189,21 @@ mod tests {
         write_atomic(&target, |w| w.write_all(b"new")).unwrap();
         assert_eq!(fs::read(&target).unwrap(), b"new");
         assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
+        // A replaced file keeps its permissions; links and folders are not replaced.
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            fs::set_permissions(&target, fs::Permissions::from_mode(0o600)).unwrap();
+            write_atomic(&target, |w| w.write_all(b"newer")).unwrap();
+            assert_eq!(fs::metadata(&target).unwrap().permissions().mode() & 0o777, 0o600);
+            let link = dir.path().join("link.bin");
+            std::os::unix::fs::symlink(&target, &link).unwrap();
+            let err = write_atomic(&link, |w| w.write_all(b"x")).unwrap_err().to_string();
+            assert!(err.contains("symbolic link"), "{err}");
+            assert_eq!(fs::read(&target).unwrap(), b"newer");
+        }
+        let err = write_atomic(dir.path(), |w| w.write_all(b"x")).unwrap_err().to_string();
+        assert!(err.contains("a folder"), "{err}");
     }
 
     #[test]
