@@ -63,7 +63,13 @@
 //! - [`schema`]: the task hierarchy ([`TaskGraph`](schema::TaskGraph)) and its feasible set.
 //! - [`lf`]: applying LFs in parallel into a sparse [`LabelMatrix`](label_matrix::LabelMatrix).
 //! - [`analysis`]: LF coverage, overlaps, conflicts and accuracy against gold labels.
-//! - [`io`]: label matrices as `.npy` (snorkel convention), synthetic problems, WRENCH files.
+//! - [`label_model`]: the label models (the default [`HyperHier`](label_model::HyperHier), the
+//!   Hyper Label Model, majority vote, the paper's generative model, matrix completion, the
+//!   triplet method) and model selection on dev labels.
+//! - [`metrics`]: accuracy per end label, task and level, confusion matrices, precision, recall
+//!   and F1, mean ± std over trials.
+//! - [`io`]: label matrices as `.npy` (snorkel convention), synthetic problems (read, written and
+//!   generated), WRENCH files, and a data set's items from JSON lines or CSV.
 //! - [`featurize`]: a bag-of-words vocabulary and sparse word-count (or TF-IDF) features.
 //! - `end_model` (feature `torch`): the multi-task network compiled from the schema (SingleTask,
 //!   FlatMTL, HierMTL), trained on probabilistic labels with dev-set model selection.

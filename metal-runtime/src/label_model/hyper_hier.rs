@@ -27,7 +27,9 @@ use super::{FitReport, FittedHierarchical, FittedLabelModel, Hierarchical, Hyper
 use crate::error::LabelModelError;
 use crate::label_matrix::LabelMatrix;
 
-/// Configuration of the default label model (see the [module](self) documentation).
+/// Configuration of the default label model: one M-step of the hierarchical generative model
+/// ([`Hierarchical`]) on the Hyper Label Model's probabilities, then the generative model's own
+/// posterior (the README's "Why this default" gives the measurements behind it).
 ///
 /// ```
 /// use std::sync::Arc;

@@ -32,7 +32,10 @@ use crate::error::LabelModelError;
 use crate::label_matrix::{LabelMatrix, LfInfo};
 use crate::schema::TaskGraph;
 
-/// Configuration of the triplet method (see the [module](self) documentation).
+/// Configuration of the triplet method: each LF's accuracy parameter `a = E[λ Y | λ votes]` from
+/// `a_i² = E[λ_i λ_j] E[λ_i λ_k] / E[λ_j λ_k]`, averaged over triplets with its most overlapping
+/// partners; each end label is scored as a binary problem on the votes consistent (+1) or not
+/// (−1) with its path, and the scores are normalized.
 ///
 /// ```
 /// use std::sync::Arc;
