@@ -754,3 +754,23 @@ fn wrench_splits_must_agree_on_the_lf_count() {
         ", line 1: weak labels per line, as in train.jsonl: expected 3, found 1",
     );
 }
+
+/// Inputs whose size fields alone would decide huge allocations are refused first: a label
+/// matrix of shape (n, 0), whose file holds no data to bound n, and a task whose cardinality
+/// would make a trillion label names.
+#[test]
+fn size_fields_do_not_decide_allocations() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("L_train.npy");
+    write_raw_npy(&path, "<i2", "(18446744073709551615, 0)", &[]);
+    let err = npy::read_label_matrix(&path, flat(2), vec![]).unwrap_err();
+    assert_names(&err, &path, "shape (18446744073709551615, 0): no LF");
+    let dir = edited_problem("synthetic/tree", |s| {
+        s["tasks"][1]["cardinality"] = 1_000_000_000_000u64.into();
+    });
+    assert_names(
+        &load_err(&dir),
+        &dir.path().join("schema.json"),
+        "cardinality 1000000000000; a task has 2 to 65535 labels",
+    );
+}

@@ -476,6 +476,11 @@ pub fn read_label_matrix(
     LabelMatrix::empty(graph.clone(), lfs.clone()).map_err(lm_error)?;
     let mut npy = NpyReader::open(path, 2, Dtype::is_int, INT_DTYPES)?;
     let (n, m) = (npy.header.shape[0], npy.header.shape[1]);
+    if m == 0 {
+        // Without columns the file holds no data, so its length bounds nothing: refuse it
+        // before the row count sizes anything.
+        return Err(malformed(path, format!("the label matrix has shape ({n}, 0): no LF, nothing to fit")));
+    }
     if m != lfs.len() {
         return Err(IoError::CountMismatch {
             path: path.to_path_buf(),

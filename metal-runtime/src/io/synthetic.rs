@@ -163,6 +163,16 @@ fn read_schema(path: &Path) -> Result<SchemaParts, IoError> {
     let entries: Vec<TaskEntry> = require(&mut map, "tasks", path)?;
     let mut tasks = Vec::with_capacity(entries.len());
     for (t, entry) in entries.into_iter().enumerate() {
+        // Checked before any label is made: a task has 2 to 65,535 labels.
+        if !(2..=usize::from(u16::MAX)).contains(&entry.cardinality) {
+            return Err(malformed(
+                path,
+                format!(
+                    "task {t} (`{}`) has cardinality {}; a task has 2 to 65535 labels",
+                    entry.name, entry.cardinality
+                ),
+            ));
+        }
         let labels = match entry.labels {
             Some(labels) => {
                 if labels.len() != entry.cardinality {
