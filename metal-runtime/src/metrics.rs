@@ -98,12 +98,15 @@ pub fn task_accuracy(graph: &TaskGraph, pred: &[usize], gold: &[usize]) -> Resul
 pub fn level_accuracy(graph: &TaskGraph, pred: &[usize], gold: &[usize]) -> Result<Vec<f64>> {
     check_range(pred, gold, graph.n_end_labels())?;
     let levels = graph.max_depth() + 1;
+    let mut by_level: Vec<Vec<TaskId>> = vec![Vec::new(); levels];
+    for t in 0..graph.n_tasks() {
+        by_level[graph.depth(t)].push(t);
+    }
     let (mut hits, mut n) = (vec![0usize; levels], vec![0usize; levels]);
     for (&p, &g) in pred.iter().zip(gold) {
         let (fp, fg) = (graph.feasible(p), graph.feasible(g));
         let mut agree = true;
-        for level in 0..levels {
-            let tasks: Vec<TaskId> = (0..graph.n_tasks()).filter(|&t| graph.depth(t) == level).collect();
+        for (level, tasks) in by_level.iter().enumerate() {
             if !tasks.iter().any(|&t| fg[t].is_some()) {
                 break;
             }

@@ -127,12 +127,23 @@ fn parse_spec(spec: &str) -> Result<Node, GenerateError> {
         }
         s[start..*pos].iter().collect::<String>().parse().ok()
     }
-    fn node(s: &[char], pos: &mut usize, err: &dyn Fn(usize, &str) -> GenerateError) -> Result<Node, GenerateError> {
+    /// A task's number of labels at `pos` (2 to 65,535).
+    fn cardinality(
+        s: &[char],
+        pos: &mut usize,
+        err: &dyn Fn(usize, &str) -> GenerateError,
+        missing: &str,
+    ) -> Result<usize, GenerateError> {
         let at = *pos;
-        let card = int(s, pos).ok_or_else(|| err(at, "expected a number of labels"))?;
+        let card = int(s, pos).ok_or_else(|| err(at, missing))?;
         if !(2..=usize::from(u16::MAX)).contains(&card) {
             return Err(err(at, "a task needs 2 to 65535 labels"));
         }
+        Ok(card)
+    }
+    fn node(s: &[char], pos: &mut usize, err: &dyn Fn(usize, &str) -> GenerateError) -> Result<Node, GenerateError> {
+        let at = *pos;
+        let card = cardinality(s, pos, err, "expected a number of labels")?;
         if *pos < s.len() && s[*pos] == ':' {
             *pos += 1;
             let mut children = vec![child(s, pos, err)?];
@@ -158,11 +169,7 @@ fn parse_spec(spec: &str) -> Result<Node, GenerateError> {
             return Ok(n);
         }
         // A child with children of its own is written in parentheses.
-        let at = *pos;
-        let card = int(s, pos).ok_or_else(|| err(at, "expected a number of labels or `(`"))?;
-        if !(2..=usize::from(u16::MAX)).contains(&card) {
-            return Err(err(at, "a task needs 2 to 65535 labels"));
-        }
+        let card = cardinality(s, pos, err, "expected a number of labels or `(`")?;
         Ok(Node { card, children: None })
     }
     let mut pos = 0;
