@@ -1,21 +1,24 @@
 # Entry points. Every target installs what it needs on first use (libtorch: scripts/setup-libtorch.sh).
 #   make demo    the main job: the news pipeline on Reuters-21578, quick mode (Tables 1-3)
-#   make test    everything CI checks: formatting, clippy, unit/integration/compile-fail/snapshot tests
+#   make test    everything CI checks: formatting, clippy, unit/integration/compile-fail/snapshot
+#                tests, and the starter project built and run from a folder outside the repository
 #   make build   release binaries under target/release/
 #   make bench   benchmarks, one JSON line per measurement
 
 CARGO := scripts/with-torch cargo
 
-.PHONY: demo test build bench fmt models
+.PHONY: demo test build bench fmt models starter
 
 demo:
 	$(CARGO) run --release --quiet -p metal-examples --features torch --bin news -- --quick
 
 test:
 	cargo fmt --all -- --check
+	cd examples/starter && cargo fmt -- --check
 	scripts/setup-models.sh > /dev/null
 	$(CARGO) clippy --workspace --all-targets --all-features -- -D warnings
 	CI=true INSTA_UPDATE=no $(CARGO) test --workspace --all-features
+	scripts/test-starter.sh
 
 build:
 	$(CARGO) build --release --workspace --all-features --bins
@@ -27,6 +30,11 @@ bench: build
 
 fmt:
 	cargo fmt --all
+	cd examples/starter && cargo fmt
+
+# The starter project (examples/starter), built and run as a user's own crate; `make test` runs it.
+starter:
+	scripts/test-starter.sh
 
 # The pretrained text encoder (all-MiniLM-L6-v2) in the user cache; the targets that need it run this.
 models:

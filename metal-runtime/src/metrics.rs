@@ -217,7 +217,8 @@ impl ConfusionMatrix {
 impl fmt::Display for ConfusionMatrix {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let k = self.labels.len();
-        let name_w = self.labels.iter().map(|l| l.chars().count()).max().unwrap_or(0).max("gold \\ predicted".len());
+        let names: Vec<String> = self.labels.iter().enumerate().map(|(c, l)| format!("#{c} {l}")).collect();
+        let name_w = names.iter().map(|l| l.chars().count()).max().unwrap_or(0).max("gold \\ predicted".len());
         let cell_w =
             self.counts.iter().flatten().map(|c| c.to_string().len()).max().unwrap_or(1).max(k.to_string().len() + 1);
         write!(f, "{:<name_w$}", "gold \\ predicted")?;
@@ -227,7 +228,7 @@ impl fmt::Display for ConfusionMatrix {
         writeln!(f, " {:>9} {:>9} {:>9} {:>8}", "precision", "recall", "f1", "support")?;
         let scores = self.scores();
         for (c, (row, s)) in self.counts.iter().zip(&scores.per_class).enumerate() {
-            write!(f, "{:<name_w$}", format!("#{c} {}", self.labels[c]))?;
+            write!(f, "{:<name_w$}", names[c])?;
             for v in row {
                 write!(f, " {v:>cell_w$}")?;
             }
@@ -349,6 +350,11 @@ mod tests {
         let text = cm.to_string();
         assert!(text.lines().nth(1).unwrap().starts_with("#0 "), "{text}");
         assert!(text.contains("macro avg") && text.contains("precision"), "{text}");
+        // Every line is as wide as the header, whatever the length of the label names: the
+        // columns line up (the longest name here, `#3 markets/commodity`, is wider than the header's
+        // first cell).
+        let widths: Vec<usize> = text.lines().map(|l| l.chars().count()).collect();
+        assert!(widths.iter().all(|&w| w == widths[0]), "{text}");
         let json = serde_json::to_string(&cm).unwrap();
         assert_eq!(serde_json::from_str::<ConfusionMatrix>(&json).unwrap(), cm);
     }

@@ -31,7 +31,7 @@ use std::path::Path;
 use serde::de::DeserializeOwned;
 
 use super::{json_message, open, os_error};
-use crate::error::IoError;
+use crate::error::{IoError, Result};
 
 fn malformed(path: &Path, line: u64, message: String) -> IoError {
     IoError::Malformed { path: path.to_path_buf(), line: usize::try_from(line).ok(), message }
@@ -40,10 +40,13 @@ fn malformed(path: &Path, line: u64, message: String) -> IoError {
 /// The non-blank lines of a text file with their 1-based line numbers.
 ///
 /// # Errors
-/// [`IoError::Os`] when the file cannot be read; [`IoError::Malformed`] naming the line when it
-/// is not UTF-8.
-pub fn read_lines(path: impl AsRef<Path>) -> Result<Vec<(usize, String)>, IoError> {
-    let path = path.as_ref();
+/// [`Error::Io`](crate::Error::Io): [`IoError::Os`] when the file cannot be read;
+/// [`IoError::Malformed`] naming the line when it is not UTF-8.
+pub fn read_lines(path: impl AsRef<Path>) -> Result<Vec<(usize, String)>> {
+    Ok(lines(path.as_ref())?)
+}
+
+fn lines(path: &Path) -> Result<Vec<(usize, String)>, IoError> {
     let mut out = Vec::new();
     for (i, line) in BufReader::new(open(path)?).lines().enumerate() {
         let line = match line {
@@ -64,16 +67,16 @@ pub fn read_lines(path: impl AsRef<Path>) -> Result<Vec<(usize, String)>, IoErro
 /// with its 1-based line number.
 ///
 /// # Errors
-/// As [`read_lines`]; [`IoError::Malformed`] naming the line, the column and what is wrong for
-/// a line that is not valid JSON or not a `T`.
-pub fn read_jsonl_numbered<T: DeserializeOwned>(path: impl AsRef<Path>) -> Result<Vec<(usize, T)>, IoError> {
+/// As [`read_lines`]; [`IoError::Malformed`] naming the line, the column and what is wrong for a
+/// line that is not valid JSON or not a `T`.
+pub fn read_jsonl_numbered<T: DeserializeOwned>(path: impl AsRef<Path>) -> Result<Vec<(usize, T)>> {
     let path = path.as_ref();
-    read_lines(path)?
+    lines(path)?
         .into_iter()
         .map(|(line, text)| {
             serde_json::from_str(&text)
                 .map(|item| (line, item))
-                .map_err(|e| malformed(path, line as u64, json_message(&e)))
+                .map_err(|e| malformed(path, line as u64, json_message(&e)).into())
         })
         .collect()
 }
@@ -82,7 +85,7 @@ pub fn read_jsonl_numbered<T: DeserializeOwned>(path: impl AsRef<Path>) -> Resul
 ///
 /// # Errors
 /// As [`read_jsonl_numbered`].
-pub fn read_jsonl<T: DeserializeOwned>(path: impl AsRef<Path>) -> Result<Vec<T>, IoError> {
+pub fn read_jsonl<T: DeserializeOwned>(path: impl AsRef<Path>) -> Result<Vec<T>> {
     Ok(read_jsonl_numbered(path)?.into_iter().map(|(_, item)| item).collect())
 }
 
@@ -91,11 +94,15 @@ pub fn read_jsonl<T: DeserializeOwned>(path: impl AsRef<Path>) -> Result<Vec<T>,
 /// fields; quoted fields may span lines (the line number is the row's first).
 ///
 /// # Errors
-/// [`IoError::Os`] when the file cannot be read; [`IoError::Malformed`] naming the line for a
-/// row with another number of fields than the header, a field that is not valid UTF-8, or a
-/// row that is not a `T` (with the field's name when the CSV reader knows it).
-pub fn read_csv_numbered<T: DeserializeOwned>(path: impl AsRef<Path>) -> Result<Vec<(usize, T)>, IoError> {
-    let path = path.as_ref();
+/// [`Error::Io`](crate::Error::Io): [`IoError::Os`] when the file cannot be read;
+/// [`IoError::Malformed`] naming the line for a row with another number of fields than the
+/// header, a field that is not valid UTF-8, or a row that is not a `T` (with the field's name
+/// when the CSV reader knows it).
+pub fn read_csv_numbered<T: DeserializeOwned>(path: impl AsRef<Path>) -> Result<Vec<(usize, T)>> {
+    Ok(csv_rows(path.as_ref())?)
+}
+
+fn csv_rows<T: DeserializeOwned>(path: &Path) -> Result<Vec<(usize, T)>, IoError> {
     let mut reader = csv::ReaderBuilder::new().has_headers(true).from_reader(open(path)?);
     let csv_error = |e: csv::Error| -> IoError {
         let line = e.position().map_or(0, csv::Position::line);
@@ -138,7 +145,7 @@ pub fn read_csv_numbered<T: DeserializeOwned>(path: impl AsRef<Path>) -> Result<
 ///
 /// # Errors
 /// As [`read_csv_numbered`].
-pub fn read_csv<T: DeserializeOwned>(path: impl AsRef<Path>) -> Result<Vec<T>, IoError> {
+pub fn read_csv<T: DeserializeOwned>(path: impl AsRef<Path>) -> Result<Vec<T>> {
     Ok(read_csv_numbered(path)?.into_iter().map(|(_, item)| item).collect())
 }
 
