@@ -12,3 +12,9 @@ pub mod news;
 pub mod pipeline;
 pub mod radiology;
 pub mod trec;
+
+/// The README's Rust snippets, compiled as doctests (`make test` runs them with every feature on,
+/// since several use the end model).
+#[cfg(all(doctest, feature = "torch"))]
+#[doc = include_str!("../../README.md")]
+pub struct ReadmeDoctests;

@@ -260,7 +260,7 @@ fn load(dir: &Path) -> metal_runtime::Result<Loaded> {
             test,
             true_accuracy: p.lf_accuracy,
         })
-    } else {
+    } else if dir.join("source_label.json").exists() {
         let d = wrench::Dataset::load(dir)?;
         Ok(Loaded {
             y_train: Some(d.train.labels),
@@ -270,6 +270,16 @@ fn load(dir: &Path) -> metal_runtime::Result<Loaded> {
             test: Some((d.test.matrix, d.test.labels)),
             true_accuracy: None,
         })
+    } else {
+        let message = if dir.is_dir() {
+            "not a problem folder: it has neither `schema.json` (a synthetic problem, with `L_train.npy`) nor \
+             `source_label.json` (a WRENCH dataset, with `train.jsonl`, `valid.jsonl`, `test.jsonl`)"
+        } else if dir.exists() {
+            "not a folder; `--problem` takes a problem folder"
+        } else {
+            "no such folder"
+        };
+        Err(IoError::Malformed { path: dir.to_path_buf(), line: None, message: message.into() }.into())
     }
 }
 

@@ -170,3 +170,36 @@ fn outputs_and_arguments_are_checked() {
     assert!(!out.status.success());
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// A folder that is no problem, a path that is no folder and a missing path each get their own
+/// message; a named pipe in place of an input file is refused instead of blocking the run.
+#[test]
+fn problem_folders_are_recognized_or_explained() {
+    let dir = std::env::temp_dir().join(format!("metal-cli-detect-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let stderr = |args: &[&str]| {
+        let out = metal(args);
+        assert!(!out.status.success());
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+    let d = dir.to_str().unwrap();
+    let err = stderr(&["label-model", "--problem", d]);
+    assert!(err.contains("neither `schema.json`") && err.contains("source_label.json"), "{err}");
+    let missing = dir.join("missing");
+    assert!(stderr(&["label-model", "--problem", missing.to_str().unwrap()]).contains("no such folder"));
+    let file = dir.join("file.txt");
+    std::fs::write(&file, "x").unwrap();
+    assert!(stderr(&["label-model", "--problem", file.to_str().unwrap()]).contains("not a folder"));
+    #[cfg(unix)]
+    {
+        let problem = dir.join("fifo");
+        std::fs::create_dir_all(&problem).unwrap();
+        std::fs::copy(data("synthetic/flat/schema.json"), problem.join("schema.json")).unwrap();
+        let made = Command::new("mkfifo").arg(problem.join("L_train.npy")).status();
+        if made.is_ok_and(|s| s.success()) {
+            let err = stderr(&["label-model", "--problem", problem.to_str().unwrap()]);
+            assert!(err.contains("L_train.npy") && err.contains("not a regular file"), "{err}");
+        }
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}

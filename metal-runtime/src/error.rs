@@ -31,6 +31,23 @@ pub enum SchemaError {
         /// Its number of labels.
         n_labels: usize,
     },
+    /// The schema is beyond what the library's tables hold: more than
+    /// [`MAX_TOTAL_LABELS`](crate::schema::MAX_TOTAL_LABELS) labels over all tasks, or more than
+    /// [`MAX_FEASIBLE_ENTRIES`](crate::schema::MAX_FEASIBLE_ENTRIES) end labels × tasks.
+    #[error(
+        "the schema is too large: {n_tasks} tasks with {n_labels} labels in all and {n_end_labels} end labels; \
+         at most {max_labels} labels and {max_entries} end labels × tasks are supported",
+        max_labels = crate::schema::MAX_TOTAL_LABELS,
+        max_entries = crate::schema::MAX_FEASIBLE_ENTRIES
+    )]
+    TooLarge {
+        /// Number of tasks.
+        n_tasks: usize,
+        /// Labels over all tasks.
+        n_labels: usize,
+        /// End labels (labels that activate no task).
+        n_end_labels: usize,
+    },
     /// Two labels of one task share a name.
     #[error("duplicate label `{label}` in task `{task}`")]
     DuplicateLabel {
@@ -177,7 +194,7 @@ pub enum LabelMatrixError {
 #[non_exhaustive]
 pub enum ApplyError {
     /// An LF panicked (with [`PanicPolicy::Fail`](crate::lf::PanicPolicy::Fail)).
-    #[error("labeling function `{lf}` panicked on item {item}: {message}")]
+    #[error("labeling function `{lf}` panicked on item {item}{}: {message}", location.as_ref().map(|l| format!(" at {l}")).unwrap_or_default())]
     LfPanicked {
         /// The LF's name.
         lf: String,
@@ -185,6 +202,21 @@ pub enum ApplyError {
         item: usize,
         /// The panic message.
         message: String,
+        /// Where in the source the panic was raised (`file:line:column`), when known.
+        location: Option<String>,
+    },
+    /// An LF voted a label its task does not have: the `Task` implementation's `label_index`
+    /// returned a value outside the task's labels (the macros never generate this).
+    #[error("labeling function `{lf}` voted label index {label} on item {item}, but its task has {n_labels} labels")]
+    LabelOutOfRange {
+        /// The LF's name.
+        lf: String,
+        /// Index of the item in the input slice.
+        item: usize,
+        /// The label index voted.
+        label: u16,
+        /// The number of labels of the LF's task.
+        n_labels: usize,
     },
     /// More votes than the label matrix can index.
     #[error("too many votes for one label matrix ({n_votes})")]

@@ -7,9 +7,10 @@
 //! Closures can join a set too, with [`LfSet::push_fn`].
 
 use std::any::Any;
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::marker::PhantomData;
 use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Once};
 use std::time::Instant;
 
@@ -258,6 +259,8 @@ pub struct LfPanics {
     pub first_item: usize,
     /// The message of that panic.
     pub first_message: String,
+    /// Where in the source that panic was raised (`file:line:column`), when known.
+    pub first_location: Option<String>,
 }
 
 /// What [`LfSet::apply_with`] did.
@@ -277,6 +280,8 @@ pub struct ApplyReport {
 
 thread_local! {
     static IN_LF: Cell<bool> = const { Cell::new(false) };
+    /// Where the last panic inside an LF on this thread was raised, recorded by the panic hook.
+    static PANIC_AT: RefCell<Option<String>> = const { RefCell::new(None) };
 }
 
 /// Installs (once) a panic hook that stays silent for panics inside LFs, which the applier reports
@@ -286,7 +291,10 @@ fn install_quiet_hook() {
     ONCE.call_once(|| {
         let previous = std::panic::take_hook();
         std::panic::set_hook(Box::new(move |info| {
-            if !IN_LF.with(Cell::get) {
+            if IN_LF.with(Cell::get) {
+                let at = info.location().map(|l| format!("{}:{}:{}", l.file(), l.line(), l.column()));
+                PANIC_AT.with(|p| *p.borrow_mut() = at);
+            } else {
                 previous(info);
             }
         }));
@@ -303,31 +311,58 @@ fn panic_message(payload: &(dyn Any + Send)) -> String {
     }
 }
 
-/// One chunk's output: CSR parts relative to the chunk, and panics seen.
+/// A panic inside an LF: the LF, the item, the message and where it was raised.
+struct Panic {
+    lf: usize,
+    item: usize,
+    message: String,
+    at: Option<String>,
+}
+
+/// One chunk's output: CSR parts relative to the chunk, panics seen (in item order), and the
+/// first vote outside its task's labels.
 #[derive(Default)]
 struct ChunkOut {
     row_len: Vec<u32>,
     lf: Vec<u32>,
     label: Vec<u16>,
-    /// `(lf, item, message)`, in item order within the chunk.
-    panics: Vec<(usize, usize, String)>,
+    panics: Vec<Panic>,
+    bad_label: Option<(usize, usize, u16)>,
 }
 
-fn apply_chunk<X>(lfs: &[Box<dyn ErasedLf<X>>], items: &[X], offset: usize, policy: PanicPolicy) -> ChunkOut {
+/// Applies the LFs to one chunk. Under [`PanicPolicy::Fail`], `first_panic` holds the smallest
+/// item any chunk has seen a panic on: a chunk stops at its first panic and skips the items past
+/// that one, which cannot change the error reported (the first panic in item order).
+fn apply_chunk<X>(
+    lfs: &[Box<dyn ErasedLf<X>>],
+    cards: &[u16],
+    items: &[X],
+    offset: usize,
+    policy: PanicPolicy,
+    first_panic: &AtomicUsize,
+) -> ChunkOut {
     let mut out = ChunkOut { row_len: Vec::with_capacity(items.len()), ..ChunkOut::default() };
     IN_LF.with(|f| f.set(true));
     'items: for (i, x) in items.iter().enumerate() {
+        if policy == PanicPolicy::Fail && offset + i > first_panic.load(Ordering::Relaxed) {
+            break;
+        }
         let before = out.lf.len();
         for (j, lf) in lfs.iter().enumerate() {
             match catch_unwind(AssertUnwindSafe(|| lf.vote(x))) {
                 Ok(Vote::Abstain) => {}
                 Ok(Vote::Label(l)) => {
+                    if l >= cards[j] && out.bad_label.is_none() {
+                        out.bad_label = Some((j, offset + i, l));
+                    }
                     out.lf.push(j as u32);
                     out.label.push(l);
                 }
                 Err(payload) => {
-                    out.panics.push((j, offset + i, panic_message(payload.as_ref())));
+                    let at = PANIC_AT.with(|p| p.borrow_mut().take());
+                    out.panics.push(Panic { lf: j, item: offset + i, message: panic_message(payload.as_ref()), at });
                     if policy == PanicPolicy::Fail {
+                        first_panic.fetch_min(offset + i, Ordering::Relaxed);
                         break 'items;
                     }
                 }
@@ -358,8 +393,11 @@ fn apply<S: TaskSchema, X: Sync + 'static>(
         ProgressBar::hidden()
     };
     let lfs = &set.lfs;
+    let graph = S::graph();
+    let cards: Vec<u16> = lfs.iter().map(|lf| graph.cardinality(lf.task()) as u16).collect();
+    let first_panic = AtomicUsize::new(usize::MAX);
     let run = |(c, xs): (usize, &[X])| {
-        let out = apply_chunk(lfs, xs, c * chunk, config.on_panic);
+        let out = apply_chunk(lfs, &cards, xs, c * chunk, config.on_panic, &first_panic);
         bar.inc(xs.len() as u64);
         out
     };
@@ -372,21 +410,32 @@ fn apply<S: TaskSchema, X: Sync + 'static>(
 
     // Panics: under `Fail`, the first panic in item order; under `Abstain`, counts per LF.
     let mut panics: Vec<Option<LfPanics>> = vec![None; set.len()];
-    for (j, item, message) in chunks.iter().flat_map(|c| c.panics.iter()) {
+    for p in chunks.iter().flat_map(|c| c.panics.iter()) {
         if config.on_panic == PanicPolicy::Fail {
             return Err(ApplyError::LfPanicked {
-                lf: lfs[*j].name().to_owned(),
-                item: *item,
-                message: message.clone(),
+                lf: lfs[p.lf].name().to_owned(),
+                item: p.item,
+                message: p.message.clone(),
+                location: p.at.clone(),
             });
         }
-        let entry = panics[*j].get_or_insert_with(|| LfPanics {
-            lf: lfs[*j].name().to_owned(),
+        let entry = panics[p.lf].get_or_insert_with(|| LfPanics {
+            lf: lfs[p.lf].name().to_owned(),
             count: 0,
-            first_item: *item,
-            first_message: message.clone(),
+            first_item: p.item,
+            first_message: p.message.clone(),
+            first_location: p.at.clone(),
         });
         entry.count += 1;
+    }
+    // A vote outside its task's labels (a hand-written `Task` whose `label_index` is out of range).
+    if let Some((j, item, label)) = chunks.iter().find_map(|c| c.bad_label) {
+        return Err(ApplyError::LabelOutOfRange {
+            lf: lfs[j].name().to_owned(),
+            item,
+            label,
+            n_labels: usize::from(cards[j]),
+        });
     }
 
     let n_votes: usize = chunks.iter().map(|c| c.lf.len()).sum();
@@ -404,8 +453,7 @@ fn apply<S: TaskSchema, X: Sync + 'static>(
         lf.extend(c.lf);
         label.extend(c.label);
     }
-    let graph = Arc::new(S::graph().clone());
-    let matrix = LabelMatrix::from_csr_unchecked(graph, set.infos(), indptr, lf, label);
+    let matrix = LabelMatrix::from_csr_unchecked(Arc::new(graph.clone()), set.infos(), indptr, lf, label);
     let report = ApplyReport {
         n_items: items.len(),
         n_lfs: set.len(),
@@ -483,6 +531,26 @@ mod tests {
             [Sentiment::Negative, Sentiment::Positive].get(usize::from(index)).copied()
         }
     }
+    /// A hand-written task whose `label_index` is out of range for `Third`.
+    #[derive(Debug, Clone, Copy)]
+    enum Broken {
+        First,
+        Third,
+    }
+    impl Task for Broken {
+        type Schema = Flat;
+        const INDEX: usize = 0;
+        fn label_index(&self) -> u16 {
+            match self {
+                Broken::First => 0,
+                Broken::Third => 2,
+            }
+        }
+        fn from_label_index(index: u16) -> Option<Self> {
+            (index == 0).then_some(Broken::First)
+        }
+    }
+
     impl EndLabel for End {
         type Schema = Flat;
         fn index(&self) -> usize {
@@ -530,11 +598,18 @@ mod tests {
         let items: Vec<u64> = (0..5000).collect();
         let config = ApplyConfig { chunk_size: 64, progress: false, ..ApplyConfig::default() };
         let err = panicky().apply_with(&items, &config).unwrap_err();
+        let ApplyError::LfPanicked { lf, item, message, location } = &err else { panic!("{err}") };
+        assert_eq!((lf.as_str(), *item, message.as_str()), ("fragile", 999, "cannot handle 999"));
+        // The location is that of the `assert!` in `panicky`, above.
+        let location = location.as_deref().unwrap();
+        assert!(location.starts_with("metal-runtime/src/lf.rs:"), "{location}");
         assert_eq!(
-            err,
-            ApplyError::LfPanicked { lf: "fragile".into(), item: 999, message: "cannot handle 999".into() }
+            err.to_string(),
+            format!("labeling function `fragile` panicked on item 999 at {location}: cannot handle 999")
         );
-        assert_eq!(err.to_string(), "labeling function `fragile` panicked on item 999: cannot handle 999");
+        // The same error on one thread, in order.
+        let seq = ApplyConfig { sequential: true, ..config };
+        assert_eq!(panicky().apply_with(&items, &seq).unwrap_err(), err);
     }
 
     #[test]
@@ -547,5 +622,39 @@ mod tests {
         assert_eq!(report.panics.len(), 1);
         let p = &report.panics[0];
         assert_eq!((p.lf.as_str(), p.count, p.first_item), ("fragile", 5, 999));
+    }
+
+    /// A vote outside its task's labels is an error naming the LF and the item, not a panic in a
+    /// label model later.
+    #[test]
+    fn votes_outside_the_task_are_refused() {
+        let mut set = set();
+        set.push_fn("broken", |x: &u64| Some(if *x == 7 { Broken::Third } else { Broken::First }));
+        let items: Vec<u64> = (0..100).collect();
+        let config = ApplyConfig { chunk_size: 8, progress: false, ..ApplyConfig::default() };
+        let err = set.apply_with(&items, &config).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "labeling function `broken` voted label index 2 on item 7, but its task has 2 labels"
+        );
+    }
+
+    /// Under `PanicPolicy::Fail`, the items past the first panic are skipped: an early panic in
+    /// a long input ends the run after a few chunks, not after every item.
+    #[test]
+    fn no_work_after_the_first_panic() {
+        static CALLS: AtomicUsize = AtomicUsize::new(0);
+        let mut set: LfSet<Flat, u64> = LfSet::new();
+        set.push_fn("early", |x: &u64| {
+            CALLS.fetch_add(1, Ordering::Relaxed);
+            assert!(*x != 100, "item 100");
+            Some(Sentiment::Positive)
+        });
+        let items: Vec<u64> = (0..200_000).collect();
+        let config = ApplyConfig { chunk_size: 64, progress: false, ..ApplyConfig::default() };
+        let err = set.apply_with(&items, &config).unwrap_err();
+        assert!(matches!(err, ApplyError::LfPanicked { item: 100, .. }), "{err}");
+        let calls = CALLS.load(Ordering::Relaxed);
+        assert!(calls < 10_000, "{calls} calls after a panic on item 100");
     }
 }

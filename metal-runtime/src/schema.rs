@@ -33,6 +33,12 @@ pub struct TaskSpec {
     pub label_docs: &'static [&'static str],
 }
 
+/// The most labels a schema has over all its tasks.
+pub const MAX_TOTAL_LABELS: usize = 1 << 20;
+
+/// The most entries of a schema's feasible table: end labels × tasks (16 M entries, 64 MB).
+pub const MAX_FEASIBLE_ENTRIES: usize = 1 << 24;
+
 /// A task hierarchy declared with `#[task_schema]`.
 ///
 /// Implemented by the macro for the generated `Schema` type; users never implement it by hand.
@@ -281,9 +287,15 @@ impl TaskGraph {
             *d = steps;
         }
 
-        let mut feasible = Vec::new();
-        let mut leaves = Vec::new();
-        let mut end_names = Vec::new();
+        // The feasible table has one entry per end label and task: bounded before it is built.
+        let total_labels: usize = tasks.iter().map(|t| t.labels.len()).sum();
+        let n_end = children.iter().flatten().filter(|c| c.is_none()).count();
+        if total_labels > MAX_TOTAL_LABELS || n_end.saturating_mul(tasks.len()) > MAX_FEASIBLE_ENTRIES {
+            return Err(SchemaError::TooLarge { n_tasks: tasks.len(), n_labels: total_labels, n_end_labels: n_end });
+        }
+        let mut feasible = Vec::with_capacity(n_end);
+        let mut leaves = Vec::with_capacity(n_end);
+        let mut end_names = Vec::with_capacity(n_end);
         for (t, task_children) in children.iter().enumerate() {
             for (v, child) in task_children.iter().enumerate() {
                 if child.is_some() {

@@ -773,4 +773,32 @@ fn size_fields_do_not_decide_allocations() {
         &dir.path().join("schema.json"),
         "cardinality 1000000000000; a task has 2 to 65535 labels",
     );
+    // Each task's cardinality is allowed, but all together they are too many: refused before a
+    // label is made.
+    let dir = edited_problem("synthetic/tree", |s| {
+        let task = s["tasks"][1].clone();
+        let tasks = s["tasks"].as_array_mut().unwrap();
+        tasks[1]["cardinality"] = 65_535.into();
+        for i in 0..20 {
+            let mut t = task.clone();
+            t["name"] = format!("extra{i}").into();
+            t["cardinality"] = 65_535.into();
+            tasks.push(t);
+        }
+    });
+    assert_names(&load_err(&dir), &dir.path().join("schema.json"), "labels in all; a schema has at most 1048576");
+}
+
+/// A schema whose feasible table (end labels × tasks) would be huge is refused before the table
+/// is built, with the counts in the message.
+#[test]
+fn oversized_schemas_are_refused() {
+    use metal_runtime::schema::{TaskDef, TaskGraph};
+    let root = TaskDef::new("Root", (0..65_535).map(|v| format!("r{v}")));
+    let mut tasks = vec![root];
+    for c in 0..256u16 {
+        tasks.push(TaskDef::new(format!("Child{c}"), ["a", "b"]).with_parent(0, c));
+    }
+    let err = TaskGraph::new(tasks).unwrap_err().to_string();
+    assert!(err.contains("257 tasks") && err.contains("65791 end labels"), "{err}");
 }

@@ -7,30 +7,30 @@
 //! writes it with the per-trial JSON and two SVG charts.
 //!
 //! ```text
-//! cargo run --release -p metal-examples --features torch --bin news -- [--quick] [--trials N] [--input bow|minilm|minilm-tuned] [--threads N] [--out DIR] [--data DIR]
+//! cargo run --release -p metal-examples --features torch --bin news -- --help
 //! ```
 
 use std::collections::BTreeMap;
 use std::process::ExitCode;
 
+use clap::Parser;
 use metal_examples::news::{data, lfs};
 use metal_examples::pipeline::{self, Args, CellId, Corpus, PaperNumbers};
 use metal_runtime::analysis::LfSummary;
 use metal_runtime::Result;
 
-const USAGE: &str =
-    "usage: news [--quick] [--trials N] [--input bow|minilm|minilm-tuned] [--threads N] [--out DIR] [--data DIR]
-  --quick      3 trials (the README's main job) instead of 20; output in target/pipeline/news-quick
-  --trials N   number of seeded trials
-  --input KIND  the end model's input: bow (word counts, default) or minilm (all-MiniLM-L6-v2
-                embeddings, cached on disk) or minilm-tuned (fine-tuned; slow on a CPU);
-                install the model once with `make models`
-  --threads N   libtorch CPU threads (default: 1 for the small networks, one per core to fine-tune)
-  --out DIR    output folder (default: results/news, or target/pipeline/news-quick with --quick)
-  --data DIR   folder with train.jsonl, dev.jsonl, test.jsonl, train_1000_ids.txt";
+#[derive(Parser)]
+#[command(
+    name = "news",
+    about = "The news pipeline on Reuters-21578: Topic → Corporate | Markets (the paper's Tables 1–3)"
+)]
+struct Cli {
+    #[command(flatten)]
+    common: Args,
+}
 
 fn main() -> ExitCode {
-    pipeline::main_with(USAGE, &[], |args| run(args).map_err(|e| e.to_string()))
+    pipeline::exit_code(run(&Cli::parse().common))
 }
 
 /// The paper's RCV1 numbers (Tables 1–3), end-label accuracy in %.

@@ -6,33 +6,33 @@
 //! prints the report (Tables 1–3).
 //!
 //! ```text
-//! cargo run --release -p metal-examples --features torch --bin radiology -- [--quick] [--trials N] [--input bow|minilm|minilm-tuned] [--threads N] [--dev-size N] [--out DIR] [--data DIR]
+//! cargo run --release -p metal-examples --features torch --bin radiology -- --help
 //! ```
 
 use std::collections::BTreeMap;
 use std::process::ExitCode;
 
+use clap::Parser;
 use metal_examples::pipeline::{self, Args, CellId, Corpus, PaperNumbers};
 use metal_examples::radiology::{data, lfs};
 use metal_runtime::Result;
 
-const USAGE: &str =
-    "usage: radiology [--quick] [--trials N] [--input bow|minilm|minilm-tuned] [--threads N] [--dev-size N] [--out DIR] [--data DIR]
-  --quick       3 trials instead of 20; output in target/pipeline/radiology-quick
-  --trials N    number of seeded trials
-  --input KIND  the end model's input: bow (word counts, default) or minilm (all-MiniLM-L6-v2
-                embeddings, cached on disk) or minilm-tuned (fine-tuned; slow on a CPU);
-                install the model once with `make models`
-  --threads N   libtorch CPU threads (default: 1 for the small networks, one per core to fine-tune)
-  --dev-size N  dev labels drawn from the dev split (default 50, the paper's protocol)
-  --out DIR     output folder (default: results/radiology, or target/pipeline/radiology-quick)
-  --data DIR    folder with train.jsonl, dev.jsonl, test.jsonl";
+#[derive(Parser)]
+#[command(
+    name = "radiology",
+    about = "The radiology triage pipeline on IU X-ray reports: Triage → Acute | NonAcute (the paper's Tables 1–3)"
+)]
+struct Cli {
+    #[command(flatten)]
+    common: Args,
+    /// Dev labels drawn from the dev split (the paper's protocol: 50)
+    #[arg(long, value_name = "N", default_value_t = 50, value_parser = clap::value_parser!(u16).range(10..))]
+    dev_size: u16,
+}
 
 fn main() -> ExitCode {
-    pipeline::main_with(USAGE, &["--dev-size"], |args| {
-        let dev_size = args.number("--dev-size", 50, 10)?;
-        run(args, dev_size).map_err(|e| e.to_string())
-    })
+    let cli = Cli::parse();
+    pipeline::exit_code(run(&cli.common, cli.dev_size.into()))
 }
 
 /// The paper's OpenI numbers (Tables 1–3), end-label accuracy in %.

@@ -8,32 +8,29 @@
 //! TREC experiment, so the report has no paper column.
 //!
 //! ```text
-//! cargo run --release -p metal-examples --features torch --bin trec -- [--quick] [--trials N] [--input bow|minilm|minilm-tuned] [--threads N] [--dev-size 50|500] [--out DIR] [--data DIR]
+//! cargo run --release -p metal-examples --features torch --bin trec -- --help
 //! ```
 
 use std::process::ExitCode;
 
+use clap::Parser;
 use metal_examples::pipeline::{self, Args, Corpus};
 use metal_examples::trec::{data, lfs};
 use metal_runtime::Result;
 
-const USAGE: &str =
-    "usage: trec [--quick] [--trials N] [--input bow|minilm|minilm-tuned] [--threads N] [--dev-size N] [--out DIR] [--data DIR]
-  --quick       3 trials instead of 20; output in target/pipeline/trec-dev<N>-quick
-  --trials N    number of seeded trials
-  --input KIND  the end model's input: bow (word counts, default) or minilm (all-MiniLM-L6-v2
-                embeddings, cached on disk) or minilm-tuned (fine-tuned; slow on a CPU);
-                install the model once with `make models`
-  --threads N   libtorch CPU threads (default: 1 for the small networks, one per core to fine-tune)
-  --dev-size N  dev labels drawn from the 500-question dev split (default 50; 500 = all)
-  --out DIR     output folder (default: results/trec-dev<N>, or target/pipeline/trec-dev<N>-quick)
-  --data DIR    folder with train.jsonl, dev.jsonl, test.jsonl";
+#[derive(Parser)]
+#[command(name = "trec", about = "The TREC question-classification pipeline: 6 coarse classes → 50 fine classes")]
+struct Cli {
+    #[command(flatten)]
+    common: Args,
+    /// Dev labels drawn from the 500-question dev split (500 = all); output folder trec-dev<N>
+    #[arg(long, value_name = "N", default_value_t = 50, value_parser = clap::value_parser!(u16).range(10..))]
+    dev_size: u16,
+}
 
 fn main() -> ExitCode {
-    pipeline::main_with(USAGE, &["--dev-size"], |args| {
-        let dev_size = args.number("--dev-size", 50, 10)?;
-        run(args, dev_size).map_err(|e| e.to_string())
-    })
+    let cli = Cli::parse();
+    pipeline::exit_code(run(&cli.common, cli.dev_size.into()))
 }
 
 fn run(args: &Args, dev_size: usize) -> Result<()> {

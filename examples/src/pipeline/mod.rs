@@ -26,6 +26,7 @@ pub mod results;
 #[cfg(feature = "torch")]
 mod run;
 
+use std::num::NonZeroUsize;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
@@ -165,13 +166,14 @@ pub struct PipelineConfig {
 }
 
 /// The end model's input: word counts through a bag-of-words layer, or sentence embeddings.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, clap::ValueEnum)]
 pub enum InputKind {
     /// Word counts → a sparse bag-of-words layer of width `bow_dim` (the paper's network).
     Bow,
     /// all-MiniLM-L6-v2 sentence embeddings (384 wide, frozen, cached on disk) → the layers.
     Minilm,
-    /// all-MiniLM-L6-v2 fine-tuned with the network (token ids → encoder → the layers).
+    /// all-MiniLM-L6-v2 fine-tuned with the network (token ids → encoder → the layers; slow on a
+    /// CPU).
     MinilmTuned,
 }
 
@@ -182,19 +184,6 @@ impl InputKind {
             InputKind::Bow => "bow",
             InputKind::Minilm => "minilm",
             InputKind::MinilmTuned => "minilm-tuned",
-        }
-    }
-
-    /// Parses an `--input` value.
-    ///
-    /// # Errors
-    /// A message listing the accepted values.
-    pub fn parse(s: &str) -> Result<Self, String> {
-        match s {
-            "bow" => Ok(InputKind::Bow),
-            "minilm" => Ok(InputKind::Minilm),
-            "minilm-tuned" => Ok(InputKind::MinilmTuned),
-            other => Err(format!("`--input {other}`: expected bow, minilm or minilm-tuned")),
         }
     }
 }
@@ -325,93 +314,42 @@ pub fn write_outputs(results: &Results, dir: &Path) -> Result<()> {
     Ok(())
 }
 
-/// The command line shared by the pipeline binaries.
-#[derive(Debug, Clone, PartialEq)]
+/// The command line shared by the pipeline binaries (each flattens it into its own `clap`
+/// parser, beside its own options).
+#[derive(Debug, Clone, PartialEq, clap::Args)]
 pub struct Args {
-    /// Quick mode.
+    /// 3 trials instead of 20; output in target/pipeline/<name>-quick (the README's main job)
+    #[arg(long)]
     pub quick: bool,
-    /// Number of trials (overrides the mode's).
-    pub trials: Option<usize>,
-    /// Output folder.
-    pub out: Option<PathBuf>,
-    /// Data folder.
-    pub data: Option<PathBuf>,
-    /// `--input`.
+    /// Number of seeded trials (default: 20, or 3 with --quick)
+    #[arg(long, value_name = "N")]
+    pub trials: Option<NonZeroUsize>,
+    /// The end model's input (default: bow); the encoder inputs need `make models` once
+    #[arg(long, value_enum, value_name = "KIND")]
     pub input: Option<InputKind>,
-    /// `--threads`.
-    pub threads: Option<usize>,
-    /// Binary-specific `--name value` options, in order.
-    pub extra: Vec<(String, String)>,
+    /// libtorch CPU threads (default: 1 for the small networks, one per core to fine-tune)
+    #[arg(long, value_name = "N")]
+    pub threads: Option<NonZeroUsize>,
+    /// Output folder (default: results/<name>, or target/pipeline/<name>-quick with --quick)
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Folder with the data set's files (default: the copy under examples/data/)
+    #[arg(long, value_name = "DIR")]
+    pub data: Option<PathBuf>,
 }
 
 impl Args {
-    /// Parses `args` (without the program name); `extra` names the binary's own value options.
-    /// `Ok(None)` after printing the help for `-h`/`--help`.
-    ///
-    /// # Errors
-    /// A message naming the unknown or incomplete argument.
-    pub fn parse(args: impl IntoIterator<Item = String>, usage: &str, extra: &[&str]) -> Result<Option<Self>, String> {
-        let mut out =
-            Args { quick: false, trials: None, out: None, data: None, input: None, threads: None, extra: Vec::new() };
-        let mut it = args.into_iter();
-        while let Some(arg) = it.next() {
-            let mut value = |name: &str| it.next().ok_or_else(|| format!("`{name}` needs a value (try --help)"));
-            match arg.as_str() {
-                "--quick" => out.quick = true,
-                "--trials" => {
-                    let v = value("--trials")?;
-                    let n = v.parse::<usize>().ok().filter(|&n| n > 0);
-                    out.trials = Some(n.ok_or_else(|| format!("`--trials {v}`: expected a number ≥ 1"))?);
-                }
-                "--threads" => {
-                    let v = value("--threads")?;
-                    let n = v.parse::<usize>().ok().filter(|&n| n > 0);
-                    out.threads = Some(n.ok_or_else(|| format!("`--threads {v}`: expected a number ≥ 1"))?);
-                }
-                "--input" => out.input = Some(InputKind::parse(&value("--input")?)?),
-                "--out" => out.out = Some(PathBuf::from(value("--out")?)),
-                "--data" => out.data = Some(PathBuf::from(value("--data")?)),
-                "-h" | "--help" => {
-                    println!("{usage}");
-                    return Ok(None);
-                }
-                other if extra.contains(&other) => {
-                    let v = value(other)?;
-                    out.extra.push((other.to_owned(), v));
-                }
-                other => return Err(format!("unknown argument `{other}` (try --help)")),
-            }
-        }
-        Ok(Some(out))
-    }
-
-    /// The value of the binary-specific option `name` as a number ≥ `min` (the last one given),
-    /// or `default` when absent.
-    ///
-    /// # Errors
-    /// A message naming the option when its value is not such a number.
-    pub fn number(&self, name: &str, default: usize, min: usize) -> Result<usize, String> {
-        match self.extra.iter().rev().find(|(k, _)| k == name) {
-            None => Ok(default),
-            Some((_, v)) => v
-                .parse::<usize>()
-                .ok()
-                .filter(|&n| n >= min)
-                .ok_or_else(|| format!("`{name} {v}`: expected a number ≥ {min}")),
-        }
-    }
-
     /// The pipeline settings: quick or full, with `--trials` applied.
     pub fn config(&self) -> PipelineConfig {
         let mut config = if self.quick { PipelineConfig::quick() } else { PipelineConfig::full() };
         if let Some(n) = self.trials {
-            config.trials = n;
+            config.trials = n.get();
         }
         if let Some(input) = self.input {
             config = config.with_input(input);
         }
         if let Some(n) = self.threads {
-            config.threads = Some(n);
+            config.threads = Some(n.get());
         }
         config
     }
@@ -436,25 +374,14 @@ impl Args {
     }
 }
 
-/// The `main` of a pipeline binary: parses the command line (`usage` for `--help`, `extra` for
-/// the binary's own value options), runs `run`, and maps the outcome to the exit code: 2 when
-/// the command line does not parse, 1 when `run` fails (its message printed on standard error,
-/// including an option value it rejects), 0 otherwise.
-pub fn main_with(usage: &str, extra: &[&str], run: impl FnOnce(&Args) -> Result<(), String>) -> std::process::ExitCode {
-    use std::process::ExitCode;
-    let args = match Args::parse(std::env::args().skip(1), usage, extra) {
-        Ok(Some(args)) => args,
-        Ok(None) => return ExitCode::SUCCESS,
+/// The exit code of a pipeline binary: 1 with the error on standard error when `result` is an
+/// error, 0 otherwise (clap exits with 2 itself when the command line does not parse).
+pub fn exit_code(result: Result<()>) -> std::process::ExitCode {
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e}");
-            return ExitCode::from(2);
-        }
-    };
-    match run(&args) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("error: {e}");
-            ExitCode::FAILURE
+            std::process::ExitCode::FAILURE
         }
     }
 }
@@ -476,28 +403,38 @@ mod tests {
 
     #[test]
     fn arguments() {
-        let args = |v: &[&str]| Args::parse(v.iter().map(|s| s.to_string()), "usage", &["--dev-size"]);
-        let a = args(&["--quick", "--trials", "2", "--dev-size", "500"]).unwrap().unwrap();
-        assert!(a.quick);
-        assert_eq!(a.config().trials, 2);
-        assert_eq!(a.extra, vec![("--dev-size".to_owned(), "500".to_owned())]);
-        assert_eq!(a.number("--dev-size", 50, 10), Ok(500));
-        assert_eq!(a.number("--other", 50, 10), Ok(50));
-        let bad = args(&["--dev-size", "5"]).unwrap().unwrap();
-        assert_eq!(bad.number("--dev-size", 50, 10).unwrap_err(), "`--dev-size 5`: expected a number ≥ 10");
+        use clap::Parser;
+        #[derive(Parser)]
+        struct Cli {
+            #[command(flatten)]
+            common: Args,
+            #[arg(long, default_value_t = 50)]
+            dev_size: usize,
+        }
+        let parse = |v: &[&str]| Cli::try_parse_from(std::iter::once("pipeline").chain(v.iter().copied()));
+        let a = parse(&["--quick", "--trials", "2", "--dev-size", "500"]).unwrap();
+        assert!(a.common.quick);
+        assert_eq!((a.common.config().trials, a.dev_size), (2, 500));
+        let a = a.common;
         assert!(a.out_dir("news").ends_with("target/pipeline/news-quick"));
-        assert!(args(&[]).unwrap().unwrap().out_dir("news").ends_with("results/news"));
-        assert_eq!(args(&[]).unwrap().unwrap().config(), PipelineConfig::full());
-        assert_eq!(args(&["--trials", "0"]).unwrap_err(), "`--trials 0`: expected a number ≥ 1");
-        assert_eq!(args(&["--out"]).unwrap_err(), "`--out` needs a value (try --help)");
-        assert_eq!(args(&["--bogus"]).unwrap_err(), "unknown argument `--bogus` (try --help)");
-        let m = args(&["--quick", "--input", "minilm", "--threads", "2"]).unwrap().unwrap();
+        assert!(parse(&[]).unwrap().common.out_dir("news").ends_with("results/news"));
+        assert_eq!(parse(&[]).unwrap().common.config(), PipelineConfig::full());
+        let m = parse(&["--quick", "--input", "minilm", "--threads", "2"]).unwrap().common;
         assert_eq!((m.config().input, m.config().threads), (InputKind::Minilm, Some(2)));
         assert!(m.out_dir("trec").ends_with("target/pipeline/trec-minilm-quick"));
         assert_eq!((a.config().input, a.config().threads), (InputKind::Bow, None));
-        assert_eq!(args(&["--input", "glove"]).unwrap_err(), "`--input glove`: expected bow, minilm or minilm-tuned");
-        let t = args(&["--input", "minilm-tuned"]).unwrap().unwrap().config();
+        let t = parse(&["--input", "minilm-tuned"]).unwrap().common.config();
         assert_eq!((t.input, t.lr_grid.clone(), t.max_epochs), (InputKind::MinilmTuned, vec![1e-3], 3));
-        assert_eq!(args(&["--threads", "0"]).unwrap_err(), "`--threads 0`: expected a number ≥ 1");
+        // Errors name the argument and what it accepts.
+        for (bad, says) in [
+            (&["--trials", "0"][..], "--trials <N>"),
+            (&["--threads", "0"], "--threads <N>"),
+            (&["--out"], "--out <DIR>"),
+            (&["--bogus"], "--bogus"),
+            (&["--input", "glove"], "[possible values: bow, minilm, minilm-tuned]"),
+        ] {
+            let err = parse(bad).err().unwrap().to_string();
+            assert!(err.contains(says), "{bad:?}: {err}");
+        }
     }
 }

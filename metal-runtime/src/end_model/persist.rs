@@ -1,10 +1,12 @@
 //! Saving and loading: `model.json` and `weights.safetensors`, data only.
 
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 use tch::{nn, Device, TchError, Tensor};
 
 use super::{EndModel, EndModelConfig, InputConfig, InputModule, Modules, Result};
@@ -21,6 +23,33 @@ struct SavedModel {
     graph: TaskGraph,
     n_features: usize,
     featurizer: Option<Featurizer>,
+    /// SHA-256 of `weights.safetensors`, hex: ties this file to the weights of the same save.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    weights_sha256: Option<String>,
+}
+
+/// Distinguishes the temporary folders of saves running at once in one process.
+static SAVES: AtomicU64 = AtomicU64::new(0);
+
+/// SHA-256 of a file's bytes, hex.
+fn sha256_file(path: &Path) -> std::io::Result<String> {
+    use std::io::Read;
+    let mut file = std::fs::File::open(path)?;
+    let mut hash = Sha256::new();
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        let n = file.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        hash.update(&buf[..n]);
+    }
+    Ok(hash.finalize().iter().map(|b| format!("{b:02x}")).collect())
+}
+
+/// Flushes a file or folder to disk.
+fn sync(path: &Path) -> std::io::Result<()> {
+    std::fs::File::open(path)?.sync_all()
 }
 
 pub(super) const FORMAT: &str = "metal-end-model";
@@ -28,28 +57,95 @@ pub(super) const CONFIG_FILE: &str = "model.json";
 pub(super) const WEIGHTS_FILE: &str = "weights.safetensors";
 
 impl EndModel {
-    /// Saves the model into directory `dir` (created if missing): `model.json` (config, task
-    /// graph, featurizer) and `weights.safetensors`.
+    /// Saves the model into folder `dir`: `model.json` (config, task graph, featurizer, and the
+    /// SHA-256 of the weights) and `weights.safetensors`.
+    ///
+    /// The save is atomic: both files are written into a temporary folder beside `dir` and flushed
+    /// to disk, and the folder then takes `dir`'s place, so `dir` holds either the previous save or
+    /// this one, never a mix (the hash makes [`load`](Self::load) refuse files of two saves put
+    /// together by hand). An existing `dir` is replaced only if it is empty or a previous save.
     ///
     /// # Errors
-    /// [`EndModelError::ModelFile`] when a file cannot be written.
+    /// [`EndModelError::ModelFile`] when `dir` exists and holds other files, or when a file cannot
+    /// be written; nothing is left behind then.
     pub fn save(&self, dir: impl AsRef<Path>) -> crate::Result<()> {
         let dir = dir.as_ref();
-        let file_err = |path: PathBuf, message: String| EndModelError::ModelFile { path, message };
-        std::fs::create_dir_all(dir).map_err(|e| file_err(dir.to_owned(), e.to_string()))?;
-        let saved = SavedModel {
-            format: FORMAT.into(),
-            version: 1,
-            config: self.config.clone(),
-            graph: (*self.graph).clone(),
-            n_features: self.n_features,
-            featurizer: self.featurizer.clone(),
+        let file_err = |path: &Path, message: String| EndModelError::ModelFile { path: path.to_owned(), message };
+        fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> EndModelError + '_ {
+            move |e| EndModelError::ModelFile { path: path.to_owned(), message: e.to_string() }
+        }
+        let exists = match std::fs::symlink_metadata(dir) {
+            Ok(meta) if !meta.is_dir() => return Err(file_err(dir, "exists and is not a folder".into()).into()),
+            Ok(_) => {
+                let entries = std::fs::read_dir(dir).map_err(io_err(dir))?;
+                for entry in entries {
+                    let name = entry.map_err(io_err(dir))?.file_name();
+                    if name != CONFIG_FILE && name != WEIGHTS_FILE {
+                        return Err(file_err(
+                            dir,
+                            format!(
+                                "exists and holds `{}`, which is not part of a saved model; save into an empty \
+                                 folder or a previous save",
+                                name.to_string_lossy()
+                            ),
+                        )
+                        .into());
+                    }
+                }
+                true
+            }
+            Err(_) => false,
         };
-        let json_path = dir.join(CONFIG_FILE);
-        let json = serde_json::to_string_pretty(&saved).map_err(|e| file_err(json_path.clone(), e.to_string()))?;
-        std::fs::write(&json_path, json).map_err(|e| file_err(json_path, e.to_string()))?;
-        let weights = dir.join(WEIGHTS_FILE);
-        self.vs.save(&weights).map_err(|e| file_err(weights, e.to_string()))?;
+        let name = dir.file_name().ok_or_else(|| file_err(dir, "names no folder".into()))?.to_string_lossy();
+        let parent = dir.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+        std::fs::create_dir_all(parent).map_err(io_err(parent))?;
+        let tag = format!("{}-{}", std::process::id(), SAVES.fetch_add(1, Ordering::Relaxed));
+        let tmp = parent.join(format!(".{name}.tmp-{tag}"));
+        let written = (|| -> crate::Result<()> {
+            std::fs::create_dir(&tmp).map_err(io_err(&tmp))?;
+            let weights = tmp.join(WEIGHTS_FILE);
+            self.vs.save(&weights).map_err(|e| file_err(&weights, e.to_string()))?;
+            let saved = SavedModel {
+                format: FORMAT.into(),
+                version: 1,
+                config: self.config.clone(),
+                graph: (*self.graph).clone(),
+                n_features: self.n_features,
+                featurizer: self.featurizer.clone(),
+                weights_sha256: Some(sha256_file(&weights).map_err(io_err(&weights))?),
+            };
+            let json_path = tmp.join(CONFIG_FILE);
+            let json = serde_json::to_string_pretty(&saved).map_err(|e| file_err(&json_path, e.to_string()))?;
+            std::fs::write(&json_path, json).map_err(io_err(&json_path))?;
+            for path in [&weights, &json_path, &tmp] {
+                sync(path).map_err(io_err(path))?;
+            }
+            Ok(())
+        })();
+        if let Err(e) = written {
+            let _ = std::fs::remove_dir_all(&tmp);
+            return Err(e);
+        }
+        // Swap the new folder in: the old one moves aside first (a folder cannot be renamed over
+        // a non-empty one), and comes back if the new one cannot take its place.
+        let old = parent.join(format!(".{name}.old-{tag}"));
+        if exists {
+            if let Err(e) = std::fs::rename(dir, &old) {
+                let _ = std::fs::remove_dir_all(&tmp);
+                return Err(file_err(dir, e.to_string()).into());
+            }
+        }
+        if let Err(e) = std::fs::rename(&tmp, dir) {
+            if exists {
+                let _ = std::fs::rename(&old, dir);
+            }
+            let _ = std::fs::remove_dir_all(&tmp);
+            return Err(file_err(dir, e.to_string()).into());
+        }
+        if exists {
+            let _ = std::fs::remove_dir_all(&old);
+        }
+        let _ = sync(parent);
         Ok(())
     }
 
@@ -180,10 +276,21 @@ impl EndModel {
                     got: src.size(),
                 });
             }
+            if src.kind() != var.kind() {
+                return Err(file_err(format!(
+                    "tensor `{name}` holds {:?} values; the model's are {:?}",
+                    src.kind(),
+                    var.kind()
+                )));
+            }
+            let finite = src.f_isfinite().and_then(|t| t.f_all()).and_then(bool::try_from);
+            if !finite.map_err(|e| file_err(e.to_string()))? {
+                return Err(file_err(format!("tensor `{name}` holds values that are not finite (NaN or infinity)")));
+            }
         }
         tch::no_grad(|| -> Result<(), TchError> {
             for (name, var) in &vars {
-                let src = tensors[name].f_to_kind(var.kind())?.f_to_device(var.device())?;
+                let src = tensors[name].f_to_device(var.device())?;
                 var.shallow_clone().f_copy_(&src)?;
             }
             Ok(())
@@ -202,6 +309,35 @@ fn read_saved(dir: &Path) -> Result<SavedModel> {
             "not a saved end model (format `{}` version {}; expected `{FORMAT}` version 1)",
             saved.format, saved.version
         )));
+    }
+    let weights = dir.join(WEIGHTS_FILE);
+    let weights_err = |message: String| EndModelError::ModelFile { path: weights.clone(), message };
+    let weights_len = std::fs::metadata(&weights).map_err(|e| weights_err(e.to_string()))?.len();
+    if let Some(expected) = &saved.weights_sha256 {
+        let found = sha256_file(&weights).map_err(|e| weights_err(e.to_string()))?;
+        if &found != expected {
+            return Err(weights_err(format!(
+                "does not belong to {CONFIG_FILE}: its SHA-256 is {found}, {CONFIG_FILE} records {expected} (the two \
+                 files come from different saves)"
+            )));
+        }
+    }
+    // The largest matrix the config implies must fit in the weights file (4 bytes per f32),
+    // checked before the network is built: a corrupt size cannot make it allocate.
+    let first = match saved.config.input {
+        InputConfig::BagOfWords { dim } => Some(dim),
+        InputConfig::Identity => saved.config.layers.first().copied(),
+        InputConfig::Encoder { .. } | InputConfig::Custom { .. } => None,
+    };
+    if let Some(dim) = first {
+        let bytes = (saved.n_features as u128) * (dim as u128) * 4;
+        if bytes > u128::from(weights_len) {
+            return Err(file_err(format!(
+                "describes a first layer of {} × {dim} weights ({bytes} bytes), more than {WEIGHTS_FILE} holds \
+                 ({weights_len} bytes)",
+                saved.n_features
+            )));
+        }
     }
     if let Some(f) = &saved.featurizer {
         if f.n_features() != saved.n_features {

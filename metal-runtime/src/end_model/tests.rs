@@ -282,14 +282,23 @@ fn save_then_load_gives_identical_predictions() {
     )
     .unwrap();
     let other_dir = tempfile::tempdir().unwrap();
-    wide.save(other_dir.path()).unwrap();
-    std::fs::copy(other_dir.path().join(WEIGHTS_FILE), dir.path().join(WEIGHTS_FILE)).unwrap();
+    let other_dir = other_dir.path().join("model");
+    wide.save(&other_dir).unwrap();
+    std::fs::copy(other_dir.join(WEIGHTS_FILE), dir.path().join(WEIGHTS_FILE)).unwrap();
+    // The weights of another save are refused by their hash, before anything else is read...
+    let err = end_model_error(EndModel::load(dir.path(), Device::Cpu).unwrap_err());
+    assert!(err.to_string().contains("different saves"), "{err}");
+    // ... and without the hash (a model.json edited by hand), by their shapes.
+    let json_path = dir.path().join(CONFIG_FILE);
+    let mut json: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&json_path).unwrap()).unwrap();
+    json.as_object_mut().unwrap().remove("weights_sha256").unwrap();
+    std::fs::write(&json_path, serde_json::to_string(&json).unwrap()).unwrap();
     let err = end_model_error(EndModel::load(dir.path(), Device::Cpu).unwrap_err());
     assert!(matches!(err, EndModelError::TensorShape { .. }), "{err}");
     let flat =
         EndModel::new_on(Arc::clone(&p.graph), p.x.n_features(), tiny(Architecture::SingleTask), Device::Cpu).unwrap();
-    flat.save(other_dir.path()).unwrap();
-    std::fs::copy(other_dir.path().join(WEIGHTS_FILE), dir.path().join(WEIGHTS_FILE)).unwrap();
+    flat.save(&other_dir).unwrap();
+    std::fs::copy(other_dir.join(WEIGHTS_FILE), dir.path().join(WEIGHTS_FILE)).unwrap();
     let err = end_model_error(EndModel::load(dir.path(), Device::Cpu).unwrap_err());
     assert!(
         matches!(
@@ -310,6 +319,64 @@ fn save_then_load_gives_identical_predictions() {
     assert!(matches!(err, EndModelError::ModelFile { .. }), "{err}");
     let missing = tempfile::tempdir().unwrap();
     assert!(EndModel::load(missing.path(), Device::Cpu).is_err());
+}
+
+/// A save replaces only an empty folder or a previous save, leaves no temporary folder behind,
+/// and a load checks each tensor's type and values and the sizes model.json claims before it
+/// builds the network.
+#[test]
+fn saves_are_atomic_and_loads_check_the_weights() {
+    let p = problem();
+    let (model, _) = trained(&p, tiny(Architecture::hier()));
+    let root = tempfile::tempdir().unwrap();
+    let dir = root.path().join("model");
+    model.save(&dir).unwrap();
+    model.save(&dir).unwrap(); // over a previous save
+    let names = |d: &std::path::Path| {
+        let mut v: Vec<String> =
+            std::fs::read_dir(d).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+        v.sort();
+        v
+    };
+    assert_eq!(names(root.path()), ["model"]);
+    assert_eq!(names(&dir), [CONFIG_FILE, WEIGHTS_FILE]);
+    // A folder with other files is not replaced.
+    let notes = root.path().join("notes");
+    std::fs::create_dir(&notes).unwrap();
+    std::fs::write(notes.join("todo.txt"), "keep").unwrap();
+    let err = model.save(&notes).unwrap_err().to_string();
+    assert!(err.contains("todo.txt"), "{err}");
+    assert_eq!(std::fs::read_to_string(notes.join("todo.txt")).unwrap(), "keep");
+    assert_eq!(names(root.path()), ["model", "notes"]);
+
+    // Weights rewritten with another dtype, or with a NaN: model.json's hash is dropped, as a
+    // hand-made file would lack it, so that the tensors themselves are checked.
+    let json_path = dir.join(CONFIG_FILE);
+    let edit_json = |f: &dyn Fn(&mut serde_json::Value)| {
+        let mut json: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&json_path).unwrap()).unwrap();
+        f(&mut json);
+        std::fs::write(&json_path, serde_json::to_string(&json).unwrap()).unwrap();
+    };
+    edit_json(&|j| {
+        j.as_object_mut().unwrap().remove("weights_sha256");
+    });
+    let weights = dir.join(WEIGHTS_FILE);
+    let tensors = Tensor::read_safetensors(&weights).unwrap();
+    let rewrite = |f: &dyn Fn(usize, &Tensor) -> Tensor| {
+        let edited: Vec<(String, Tensor)> =
+            tensors.iter().enumerate().map(|(i, (n, t))| (n.clone(), f(i, t))).collect();
+        Tensor::write_safetensors(&edited, &weights).unwrap();
+    };
+    rewrite(&|_, t| t.to_kind(tch::Kind::Double));
+    let err = end_model_error(EndModel::load(&dir, Device::Cpu).unwrap_err()).to_string();
+    assert!(err.contains("Double values"), "{err}");
+    rewrite(&|i, t| if i == 0 { t.full_like(f64::NAN) } else { t.shallow_clone() });
+    let err = end_model_error(EndModel::load(&dir, Device::Cpu).unwrap_err()).to_string();
+    assert!(err.contains("not finite"), "{err}");
+    // A size in model.json far beyond what the weights hold is refused before anything is built.
+    edit_json(&|j| j["n_features"] = 1_000_000_000_000u64.into());
+    let err = end_model_error(EndModel::load(&dir, Device::Cpu).unwrap_err()).to_string();
+    assert!(err.contains("more than weights.safetensors holds"), "{err}");
 }
 
 #[test]

@@ -25,12 +25,11 @@
 //! # Ok(()) }
 //! ```
 
-use std::io::{BufRead, BufReader};
 use std::path::Path;
 
 use serde::de::DeserializeOwned;
 
-use super::{json_message, open, os_error};
+use super::{json_message, open, os_error, Lines};
 use crate::error::{IoError, Result};
 
 fn malformed(path: &Path, line: u64, message: String) -> IoError {
@@ -48,16 +47,10 @@ pub fn read_lines(path: impl AsRef<Path>) -> Result<Vec<(usize, String)>> {
 
 fn lines(path: &Path) -> Result<Vec<(usize, String)>, IoError> {
     let mut out = Vec::new();
-    for (i, line) in BufReader::new(open(path)?).lines().enumerate() {
-        let line = match line {
-            Ok(line) => line,
-            Err(e) if e.kind() == std::io::ErrorKind::InvalidData => {
-                return Err(malformed(path, i as u64 + 1, "the line is not valid UTF-8".into()));
-            }
-            Err(e) => return Err(os_error(path)(e)),
-        };
+    for line in Lines::open(path)? {
+        let (number, line) = line?;
         if !line.trim().is_empty() {
-            out.push((i + 1, line));
+            out.push((number, line));
         }
     }
     Ok(out)

@@ -41,14 +41,93 @@ pub(crate) fn malformed(path: &Path, message: impl Into<String>) -> IoError {
     IoError::Malformed { path: path.to_path_buf(), line: None, message: message.into() }
 }
 
-/// Opens `path` for reading.
+/// Opens `path` for reading, if it is a regular file (or a link to one). A named pipe, a device
+/// or a folder is refused before it is opened: opening a pipe blocks until a writer appears, and
+/// reading a device may never end.
+///
+/// # Errors
+/// [`IoError::Os`] when the file cannot be read; [`IoError::Malformed`] for a path that is not a
+/// regular file.
 pub(crate) fn open(path: &Path) -> Result<File, IoError> {
+    let meta = fs::metadata(path).map_err(os_error(path))?;
+    if !meta.is_file() {
+        let kind = if meta.is_dir() { "a folder" } else { "not a regular file (a pipe, socket or device)" };
+        return Err(malformed(path, format!("expected a file, but the path is {kind}")));
+    }
     File::open(path).map_err(os_error(path))
+}
+
+/// The longest line the line-oriented readers accept, in bytes: a file with a longer line is
+/// refused instead of being read into memory whole.
+pub const MAX_LINE_BYTES: usize = 64 << 20;
+
+/// The lines of a UTF-8 text file with their 1-based numbers, each at most [`MAX_LINE_BYTES`]
+/// long (without its `\n` or `\r\n`).
+pub(crate) struct Lines<'p, R> {
+    reader: R,
+    path: &'p Path,
+    line: usize,
+    buf: Vec<u8>,
+    max_len: usize,
+}
+
+impl<'p> Lines<'p, io::BufReader<File>> {
+    /// The lines of the file at `path` (see [`open`]).
+    pub(crate) fn open(path: &'p Path) -> Result<Self, IoError> {
+        Ok(Lines::new(io::BufReader::new(open(path)?), path))
+    }
+}
+
+impl<'p, R: io::BufRead> Lines<'p, R> {
+    pub(crate) fn new(reader: R, path: &'p Path) -> Self {
+        Lines { reader, path, line: 0, buf: Vec::new(), max_len: MAX_LINE_BYTES }
+    }
+}
+
+impl<R: io::BufRead> Iterator for Lines<'_, R> {
+    type Item = Result<(usize, String), IoError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        use io::{BufRead, Read};
+        self.buf.clear();
+        let limit = self.max_len as u64 + 2; // room for "\r\n"
+        let n = match (&mut self.reader).take(limit).read_until(b'\n', &mut self.buf) {
+            Ok(n) => n,
+            Err(e) => return Some(Err(os_error(self.path)(e))),
+        };
+        if n == 0 {
+            return None;
+        }
+        self.line += 1;
+        let at = |message: String| IoError::Malformed { path: self.path.to_path_buf(), line: Some(self.line), message };
+        if self.buf.last() == Some(&b'\n') {
+            self.buf.pop();
+            if self.buf.last() == Some(&b'\r') {
+                self.buf.pop();
+            }
+        }
+        if self.buf.len() > self.max_len {
+            let limit = if self.max_len >= 1 << 20 {
+                format!("{} MiB", self.max_len >> 20)
+            } else {
+                format!("{} bytes", self.max_len)
+            };
+            return Some(Err(at(format!("the line is longer than {limit}, the limit of this reader"))));
+        }
+        match String::from_utf8(std::mem::take(&mut self.buf)) {
+            Ok(text) => Some(Ok((self.line, text))),
+            Err(_) => Some(Err(at("the line is not valid UTF-8".into()))),
+        }
+    }
 }
 
 /// Reads and deserializes a JSON file; syntax and type errors carry the line serde reports.
 pub(crate) fn read_json<T: DeserializeOwned>(path: &Path) -> Result<T, IoError> {
-    let text = fs::read_to_string(path).map_err(os_error(path))?;
+    let mut text = String::new();
+    io::Read::read_to_string(&mut open(path)?, &mut text).map_err(|e| match e.kind() {
+        io::ErrorKind::InvalidData => malformed(path, "the file is not valid UTF-8"),
+        _ => os_error(path)(e),
+    })?;
     serde_json::from_str(&text).map_err(|e| IoError::Malformed {
         path: path.to_path_buf(),
         line: Some(e.line()),
@@ -170,6 +249,39 @@ pub(crate) fn write_atomic(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Lines are numbered from 1, lose their `\n` or `\r\n`, and one longer than the limit is an
+    /// error naming the file and the line, read no further than the limit.
+    #[test]
+    fn lines_are_bounded() {
+        let path = Path::new("items.jsonl");
+        let text = b"ab\r\ncdef\n\nxyz";
+        let lines: Vec<_> = Lines::new(&text[..], path).map(Result::unwrap).collect();
+        assert_eq!(lines, [(1, "ab".into()), (2, "cdef".into()), (3, String::new()), (4, "xyz".into())]);
+        let mut short = Lines::new(&text[..], path);
+        short.max_len = 3;
+        assert_eq!(short.next().unwrap().unwrap(), (1, "ab".into()));
+        let err = short.next().unwrap().unwrap_err().to_string();
+        assert_eq!(err, "items.jsonl, line 2: the line is longer than 3 bytes, the limit of this reader");
+        let bad = Lines::new(&b"ok\n\xff\n"[..], path).nth(1).unwrap().unwrap_err().to_string();
+        assert!(bad.contains("line 2") && bad.contains("UTF-8"), "{bad}");
+    }
+
+    /// Folders and named pipes are refused before they are opened (opening a pipe would block).
+    #[test]
+    fn only_regular_files_are_opened() {
+        let dir = tempfile::tempdir().unwrap();
+        let err = open(dir.path()).unwrap_err().to_string();
+        assert!(err.contains("a folder"), "{err}");
+        #[cfg(unix)]
+        {
+            let fifo = dir.path().join("pipe");
+            if std::process::Command::new("mkfifo").arg(&fifo).status().is_ok_and(|s| s.success()) {
+                let err = read_json::<serde_json::Value>(&fifo).unwrap_err().to_string();
+                assert!(err.contains("not a regular file"), "{err}");
+            }
+        }
+    }
 
     #[test]
     fn failed_write_leaves_nothing_behind() {

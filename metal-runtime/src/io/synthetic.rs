@@ -161,9 +161,9 @@ fn read_schema(path: &Path) -> Result<SchemaParts, IoError> {
         return Err(malformed(path, "expected a JSON object at the top level"));
     };
     let entries: Vec<TaskEntry> = require(&mut map, "tasks", path)?;
-    let mut tasks = Vec::with_capacity(entries.len());
-    for (t, entry) in entries.into_iter().enumerate() {
-        // Checked before any label is made: a task has 2 to 65,535 labels.
+    // Checked before any label is made: a task has 2 to 65,535 labels, and all tasks together
+    // at most `MAX_TOTAL_LABELS`.
+    for (t, entry) in entries.iter().enumerate() {
         if !(2..=usize::from(u16::MAX)).contains(&entry.cardinality) {
             return Err(malformed(
                 path,
@@ -173,6 +173,20 @@ fn read_schema(path: &Path) -> Result<SchemaParts, IoError> {
                 ),
             ));
         }
+    }
+    let total = entries.iter().fold(0usize, |sum, e| sum.saturating_add(e.cardinality));
+    if total > crate::schema::MAX_TOTAL_LABELS {
+        return Err(malformed(
+            path,
+            format!(
+                "the tasks have {total} labels in all; a schema has at most {} (the label models' tables grow \
+                 with it)",
+                crate::schema::MAX_TOTAL_LABELS
+            ),
+        ));
+    }
+    let mut tasks = Vec::with_capacity(entries.len());
+    for (t, entry) in entries.into_iter().enumerate() {
         let labels = match entry.labels {
             Some(labels) => {
                 if labels.len() != entry.cardinality {

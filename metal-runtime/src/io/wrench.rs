@@ -13,7 +13,6 @@
 //! LFs are named `lf0`, `lf1`, … in column order.
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::sync::Arc;
 
@@ -21,7 +20,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use crate::error::{IoError, LabelMatrixError, SchemaError};
-use crate::io::{check_dense_vote, json_message, malformed, numbered_lfs, open, os_error, read_json};
+use crate::io::{check_dense_vote, json_message, malformed, numbered_lfs, read_json, Lines};
 use crate::label_matrix::LabelMatrix;
 use crate::schema::TaskGraph;
 
@@ -169,17 +168,13 @@ pub fn load_split(path: impl AsRef<Path>, graph: Arc<TaskGraph>) -> Result<Wrenc
         });
     }
     let n_classes = graph.cardinality(0);
-    let reader = BufReader::new(open(path)?);
+    let lines = Lines::open(path)?;
     let mut matrix: Option<LabelMatrix> = None;
     let (mut labels, mut texts, mut ids) = (Vec::new(), Vec::new(), Vec::new());
     let mut votes = Vec::new();
-    for (index, line) in reader.lines().enumerate() {
-        let line_no = index + 1;
+    for line in lines {
+        let (line_no, line) = line?;
         let at = |message: String| IoError::Malformed { path: path.to_path_buf(), line: Some(line_no), message };
-        let line = line.map_err(|e| match e.kind() {
-            std::io::ErrorKind::InvalidData => at("the line is not valid UTF-8".into()),
-            _ => os_error(path)(e),
-        })?;
         if line.trim().is_empty() {
             continue;
         }
