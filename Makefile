@@ -7,7 +7,7 @@
 
 CARGO := scripts/with-torch cargo
 
-.PHONY: demo test build bench fmt models starter
+.PHONY: demo test build bench fmt models starter fuzz
 
 demo:
 	$(CARGO) run --release --quiet -p metal-examples --features torch --bin news -- --quick
@@ -31,6 +31,13 @@ bench: build
 fmt:
 	cargo fmt --all
 	cd examples/starter && cargo fmt
+
+# A long run of the loaders' mutation fuzzer (metal-runtime/tests/fuzz.rs; `make test` runs 300
+# inputs per loader), under an 8 GB address-space limit so that an allocation sized by the input
+# fails the run. FUZZ_ITERS and FUZZ_SEED override the length and the inputs.
+FUZZ_ITERS ?= 100000
+fuzz:
+	ulimit -v 8000000 && FUZZ_ITERS=$(FUZZ_ITERS) $(CARGO) test --release -p metal-runtime --features torch --test fuzz -- --nocapture
 
 # The starter project (examples/starter), built and run as a user's own crate; `make test` runs it.
 starter:

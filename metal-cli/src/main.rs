@@ -144,7 +144,8 @@ struct LabelModelArgs {
     /// dev labels (`L_dev.npy`/`Y_dev.npy`, or a WRENCH folder's validation split).
     #[arg(long, value_enum, default_value = "learned")]
     class_balance: BalanceArg,
-    /// Most epochs of the trained models.
+    /// Most epochs of the trained models (at least 1); for hyper-hier, the EM iterations after
+    /// its M-step (default 0).
     #[arg(long)]
     epochs: Option<usize>,
     /// Use the problem's dev labels (`L_dev.npy` and `Y_dev.npy`, or a WRENCH folder's
@@ -347,6 +348,24 @@ fn label_model(args: &LabelModelArgs) -> metal_runtime::Result<Summary> {
         hyper_hier: HyperHier::default(),
         triplet: Triplet::default(),
     };
+    let trained = matches!(
+        args.model,
+        ModelKind::Hier
+            | ModelKind::HierSym
+            | ModelKind::HierCc
+            | ModelKind::HierPaper
+            | ModelKind::Mc
+            | ModelKind::McSnorkel
+    );
+    if args.epochs == Some(0) && trained && !args.dev {
+        return Err(LabelModelError::InvalidConfig {
+            name: "--epochs",
+            value: "0".into(),
+            expected: "at least 1 for a trained model (0 leaves it at its starting point); only hyper-hier takes 0, \
+                       its default: no EM iteration after its M-step",
+        }
+        .into());
+    }
     if let Some(e) = args.epochs {
         m.hyper_hier.generative.n_epochs = e;
         m.hier.n_epochs = e;

@@ -168,6 +168,9 @@ fn outputs_and_arguments_are_checked() {
     assert!(good.exists());
     let out = metal(&["label-model", "--problem", p, "--threads", "0"]);
     assert!(!out.status.success());
+    let out = metal(&["label-model", "--problem", p, "--model", "hier", "--epochs", "0"]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--epochs"), "{}", String::from_utf8_lossy(&out.stderr));
+    json(&metal(&["label-model", "--problem", p, "--model", "hyper-hier", "--epochs", "0"]));
     std::fs::remove_dir_all(&dir).unwrap();
 }
 

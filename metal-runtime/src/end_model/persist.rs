@@ -47,6 +47,26 @@ fn sha256_file(path: &Path) -> std::io::Result<String> {
     Ok(hash.finalize().iter().map(|b| format!("{b:02x}")).collect())
 }
 
+/// At most the first 64 characters of a value read from a file, for an error message.
+fn quoted(value: &str) -> String {
+    let shown: String = value.chars().take(64).collect();
+    if shown.len() < value.len() {
+        format!("{shown}…")
+    } else {
+        shown
+    }
+}
+
+/// Opens a file of a saved model, if it is a regular file: a named pipe would block the load.
+fn open_file(path: &Path) -> Result<std::fs::File> {
+    let err = |message: String| EndModelError::ModelFile { path: path.to_owned(), message };
+    let meta = std::fs::metadata(path).map_err(|e| err(e.to_string()))?;
+    if !meta.is_file() {
+        return Err(err("expected a file, but the path is not a regular file".into()));
+    }
+    std::fs::File::open(path).map_err(|e| err(e.to_string()))
+}
+
 /// Flushes a file or folder to disk.
 fn sync(path: &Path) -> std::io::Result<()> {
     std::fs::File::open(path)?.sync_all()
@@ -302,18 +322,26 @@ impl EndModel {
 fn read_saved(dir: &Path) -> Result<SavedModel> {
     let path = dir.join(CONFIG_FILE);
     let file_err = |message: String| EndModelError::ModelFile { path: path.clone(), message };
-    let text = std::fs::read_to_string(&path).map_err(|e| file_err(e.to_string()))?;
-    let saved: SavedModel = serde_json::from_str(&text).map_err(|e| file_err(e.to_string()))?;
+    let mut text = String::new();
+    std::io::Read::read_to_string(&mut open_file(&path)?, &mut text).map_err(|e| file_err(e.to_string()))?;
+    let saved: SavedModel = serde_json::from_str(&text).map_err(|e| file_err(crate::io::shorten(&e.to_string())))?;
     if saved.format != FORMAT || saved.version != 1 {
         return Err(file_err(format!(
             "not a saved end model (format `{}` version {}; expected `{FORMAT}` version 1)",
-            saved.format, saved.version
+            quoted(&saved.format),
+            saved.version
         )));
     }
+    // The saved config is validated here, so that an error names the file.
+    saved.config.check(&saved.graph, saved.n_features).map_err(|e| file_err(e.to_string()))?;
     let weights = dir.join(WEIGHTS_FILE);
     let weights_err = |message: String| EndModelError::ModelFile { path: weights.clone(), message };
-    let weights_len = std::fs::metadata(&weights).map_err(|e| weights_err(e.to_string()))?.len();
+    // Opened only if it is a regular file (a named pipe would block the load).
+    let weights_len = open_file(&weights)?.metadata().map_err(|e| weights_err(e.to_string()))?.len();
     if let Some(expected) = &saved.weights_sha256 {
+        if expected.len() != 64 || !expected.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(file_err(format!("`weights_sha256` is `{}`, not a SHA-256 (64 hex digits)", quoted(expected))));
+        }
         let found = sha256_file(&weights).map_err(|e| weights_err(e.to_string()))?;
         if &found != expected {
             return Err(weights_err(format!(

@@ -135,6 +135,16 @@ pub(crate) fn read_json<T: DeserializeOwned>(path: &Path) -> Result<T, IoError> 
     })
 }
 
+/// At most the first 200 characters of a message that may quote the input (serde quotes whole
+/// strings in its type errors), with `…` where it was cut.
+pub(crate) fn shorten(message: &str) -> String {
+    const MAX: usize = 200;
+    match message.char_indices().nth(MAX) {
+        Some((cut, _)) => format!("{}…", &message[..cut]),
+        None => message.to_owned(),
+    }
+}
+
 /// A serde_json error's message without its " at line L column C" suffix, with the column kept.
 pub(crate) fn json_message(e: &serde_json::Error) -> String {
     let full = e.to_string();
@@ -142,6 +152,7 @@ pub(crate) fn json_message(e: &serde_json::Error) -> String {
         Some(pos) => &full[..pos],
         None => full.as_str(),
     };
+    let message = shorten(message);
     let kind = match e.classify() {
         serde_json::error::Category::Syntax | serde_json::error::Category::Eof => "invalid JSON",
         serde_json::error::Category::Data => "unexpected JSON content",
@@ -265,6 +276,20 @@ mod tests {
         assert_eq!(err, "items.jsonl, line 2: the line is longer than 3 bytes, the limit of this reader");
         let bad = Lines::new(&b"ok\n\xff\n"[..], path).nth(1).unwrap().unwrap_err().to_string();
         assert!(bad.contains("line 2") && bad.contains("UTF-8"), "{bad}");
+    }
+
+    /// A JSON type error that quotes a long string of the input is cut to 200 characters.
+    #[test]
+    fn json_errors_quote_little() {
+        let long = format!("{{\"n\": \"{}\"}}", "x".repeat(10_000));
+        #[derive(Debug, serde::Deserialize)]
+        #[allow(dead_code)]
+        struct N {
+            n: usize,
+        }
+        let e = serde_json::from_str::<N>(&long).unwrap_err();
+        let message = json_message(&e);
+        assert!(message.chars().count() < 260 && message.ends_with('…'), "{message}");
     }
 
     /// Folders and named pipes are refused before they are opened (opening a pipe would block).
