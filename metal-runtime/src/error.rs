@@ -218,6 +218,21 @@ pub enum ApplyError {
         /// The number of labels of the LF's task.
         n_labels: usize,
     },
+    /// The items' reader failed (see [`LfSet::try_apply_iter`](crate::lf::LfSet::try_apply_iter)).
+    #[error("reading item {item} failed: {message}")]
+    Read {
+        /// Index of the item that could not be read.
+        item: usize,
+        /// The reader's message.
+        message: String,
+    },
+    /// The thread pool of [`ApplyConfig::threads`](crate::lf::ApplyConfig::threads) could not
+    /// be started.
+    #[error("could not start the LF thread pool: {message}")]
+    Threads {
+        /// The error.
+        message: String,
+    },
     /// More votes than the label matrix can index.
     #[error("too many votes for one label matrix ({n_votes})")]
     TooManyVotes {

@@ -8,6 +8,7 @@
 
 use std::any::Any;
 use std::cell::{Cell, RefCell};
+use std::fmt;
 use std::marker::PhantomData;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -109,8 +110,8 @@ impl<S: TaskSchema, X: ?Sized> Default for LfSet<S, X> {
     }
 }
 
-impl<S: TaskSchema, X: ?Sized> std::fmt::Debug for LfSet<S, X> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+impl<S: TaskSchema, X: ?Sized> fmt::Debug for LfSet<S, X> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_list().entries(self.lfs.iter().map(|lf| lf.name())).finish()
     }
 }
@@ -208,6 +209,46 @@ impl<S: TaskSchema, X: ?Sized + 'static> LfSet<S, X> {
     {
         apply(self, items, config)
     }
+
+    /// Applies every LF to the items of any iterator, without holding them all: items are read
+    /// in batches of a few chunks per thread, each batch is applied in parallel and appended to
+    /// the label matrix, then dropped. Memory is the label matrix plus one batch. The matrix and
+    /// the report's counts are those of [`apply_with`](Self::apply_with) on the same items.
+    ///
+    /// ```
+    /// # use metal_runtime::prelude::*;
+    /// # #[task_schema] mod s { pub enum Sentiment { Negative, Positive } }
+    /// # #[labeling_function(task = "s::Sentiment")]
+    /// # fn lf_great(x: &String) -> Option<s::Sentiment> { x.contains("great").then_some(s::Sentiment::Positive) }
+    /// let set: LfSet<s::Schema, String> = lfs![lf_great];
+    /// let texts = (0..10_000).map(|i| if i % 2 == 0 { "great".to_owned() } else { "meh".to_owned() });
+    /// let (matrix, report) = set.apply_iter(texts, &ApplyConfig::default())?;
+    /// assert_eq!((matrix.n_items(), report.n_votes), (10_000, 5_000));
+    /// # Ok::<(), metal_runtime::error::ApplyError>(())
+    /// ```
+    pub fn apply_iter(
+        &self,
+        items: impl IntoIterator<Item = X>,
+        config: &ApplyConfig,
+    ) -> Result<(LabelMatrix, ApplyReport), ApplyError>
+    where
+        X: Sized + Send + Sync,
+    {
+        apply_stream(self, items.into_iter().map(Ok::<X, std::convert::Infallible>), config)
+    }
+
+    /// [`apply_iter`](Self::apply_iter) over a reader's fallible items: the first `Err` stops the
+    /// run with [`ApplyError::Read`], which keeps the reader's message.
+    pub fn try_apply_iter<E: fmt::Display>(
+        &self,
+        items: impl IntoIterator<Item = Result<X, E>>,
+        config: &ApplyConfig,
+    ) -> Result<(LabelMatrix, ApplyReport), ApplyError>
+    where
+        X: Sized + Send + Sync,
+    {
+        apply_stream(self, items, config)
+    }
 }
 
 /// What to do when an LF panics.
@@ -234,6 +275,9 @@ pub struct ApplyConfig {
     pub sequential: bool,
     /// Items per parallel work unit.
     pub chunk_size: usize,
+    /// Threads of a pool of this call's own (`None`: rayon's global pool, one thread per core
+    /// unless configured otherwise).
+    pub threads: Option<usize>,
 }
 
 impl Default for ApplyConfig {
@@ -244,6 +288,7 @@ impl Default for ApplyConfig {
             progress_min_items: 10_000,
             sequential: false,
             chunk_size: 1024,
+            threads: None,
         }
     }
 }
@@ -374,6 +419,127 @@ fn apply_chunk<X>(
     out
 }
 
+/// The label matrix being built, batch by batch: CSR parts, panics per LF (under
+/// [`PanicPolicy::Abstain`]) and the progress shown.
+struct Builder<'s, S: TaskSchema, X> {
+    set: &'s LfSet<S, X>,
+    config: &'s ApplyConfig,
+    cards: Vec<u16>,
+    indptr: Vec<usize>,
+    lf: Vec<u32>,
+    label: Vec<u16>,
+    panics: Vec<Option<LfPanics>>,
+    bar: ProgressBar,
+}
+
+impl<'s, S: TaskSchema, X: Sync + 'static> Builder<'s, S, X> {
+    fn new(set: &'s LfSet<S, X>, config: &'s ApplyConfig, bar: ProgressBar) -> Result<Self, ApplyError> {
+        if u32::try_from(set.len()).is_err() {
+            return Err(ApplyError::TooManyVotes { n_votes: set.len() });
+        }
+        let graph = S::graph();
+        let cards = set.lfs.iter().map(|lf| graph.cardinality(lf.task()) as u16).collect();
+        Ok(Builder {
+            set,
+            config,
+            cards,
+            indptr: vec![0],
+            lf: Vec::new(),
+            label: Vec::new(),
+            panics: vec![None; set.len()],
+            bar,
+        })
+    }
+
+    fn n_items(&self) -> usize {
+        self.indptr.len() - 1
+    }
+
+    /// Applies the LFs to the next `items` (in parallel unless the config says otherwise) and
+    /// appends their rows.
+    fn add(&mut self, items: &[X]) -> Result<(), ApplyError> {
+        let (lfs, cards, config, offset) = (&self.set.lfs, &self.cards[..], self.config, self.n_items());
+        let chunk = config.chunk_size.max(1);
+        let first_panic = AtomicUsize::new(usize::MAX);
+        let bar = &self.bar;
+        let run = |(c, xs): (usize, &[X])| {
+            let out = apply_chunk(lfs, cards, xs, offset + c * chunk, config.on_panic, &first_panic);
+            bar.inc(xs.len() as u64);
+            out
+        };
+        let chunks: Vec<ChunkOut> = if config.sequential {
+            items.chunks(chunk).enumerate().map(run).collect()
+        } else {
+            items.par_chunks(chunk).enumerate().map(run).collect()
+        };
+        // Panics: under `Fail`, the first panic in item order; under `Abstain`, counts per LF.
+        for p in chunks.iter().flat_map(|c| c.panics.iter()) {
+            if config.on_panic == PanicPolicy::Fail {
+                return Err(ApplyError::LfPanicked {
+                    lf: lfs[p.lf].name().to_owned(),
+                    item: p.item,
+                    message: p.message.clone(),
+                    location: p.at.clone(),
+                });
+            }
+            let entry = self.panics[p.lf].get_or_insert_with(|| LfPanics {
+                lf: lfs[p.lf].name().to_owned(),
+                count: 0,
+                first_item: p.item,
+                first_message: p.message.clone(),
+                first_location: p.at.clone(),
+            });
+            entry.count += 1;
+        }
+        // A vote outside its task's labels (a hand-written `Task` whose `label_index` is out of range).
+        if let Some((j, item, label)) = chunks.iter().find_map(|c| c.bad_label) {
+            return Err(ApplyError::LabelOutOfRange {
+                lf: lfs[j].name().to_owned(),
+                item,
+                label,
+                n_labels: usize::from(cards[j]),
+            });
+        }
+        for c in chunks {
+            for len in c.row_len {
+                self.indptr.push(self.indptr[self.indptr.len() - 1] + len as usize);
+            }
+            self.lf.extend(c.lf);
+            self.label.extend(c.label);
+        }
+        Ok(())
+    }
+
+    fn finish(self, start: Instant) -> (LabelMatrix, ApplyReport) {
+        self.bar.finish_and_clear();
+        let n_votes = self.lf.len();
+        let report = ApplyReport {
+            n_items: self.n_items(),
+            n_lfs: self.set.len(),
+            n_votes,
+            seconds: start.elapsed().as_secs_f64(),
+            panics: self.panics.into_iter().flatten().collect(),
+        };
+        let graph = Arc::new(S::graph().clone());
+        let matrix = LabelMatrix::from_csr_unchecked(graph, self.set.infos(), self.indptr, self.lf, self.label);
+        (matrix, report)
+    }
+}
+
+/// Runs `f` on a local pool of `threads` threads, or on rayon's global pool.
+fn on_pool<T: Send>(threads: Option<usize>, f: impl FnOnce() -> T + Send) -> Result<T, ApplyError> {
+    match threads {
+        None => Ok(f()),
+        Some(n) => {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(n.max(1))
+                .build()
+                .map_err(|e| ApplyError::Threads { message: e.to_string() })?;
+            Ok(pool.install(f))
+        }
+    }
+}
+
 fn apply<S: TaskSchema, X: Sync + 'static>(
     set: &LfSet<S, X>,
     items: &[X],
@@ -381,7 +547,6 @@ fn apply<S: TaskSchema, X: Sync + 'static>(
 ) -> Result<(LabelMatrix, ApplyReport), ApplyError> {
     let start = Instant::now();
     install_quiet_hook();
-    let chunk = config.chunk_size.max(1);
     let bar = if config.progress && items.len() >= config.progress_min_items {
         let bar = ProgressBar::new(items.len() as u64);
         bar.set_style(
@@ -392,76 +557,54 @@ fn apply<S: TaskSchema, X: Sync + 'static>(
     } else {
         ProgressBar::hidden()
     };
-    let lfs = &set.lfs;
-    let graph = S::graph();
-    let cards: Vec<u16> = lfs.iter().map(|lf| graph.cardinality(lf.task()) as u16).collect();
-    let first_panic = AtomicUsize::new(usize::MAX);
-    let run = |(c, xs): (usize, &[X])| {
-        let out = apply_chunk(lfs, &cards, xs, c * chunk, config.on_panic, &first_panic);
-        bar.inc(xs.len() as u64);
-        out
-    };
-    let chunks: Vec<ChunkOut> = if config.sequential {
-        items.chunks(chunk).enumerate().map(run).collect()
+    let mut builder = Builder::new(set, config, bar)?;
+    on_pool(config.threads, || builder.add(items))??;
+    Ok(builder.finish(start))
+}
+
+fn apply_stream<S: TaskSchema, X: Send + Sync + 'static, E: fmt::Display>(
+    set: &LfSet<S, X>,
+    items: impl IntoIterator<Item = Result<X, E>>,
+    config: &ApplyConfig,
+) -> Result<(LabelMatrix, ApplyReport), ApplyError> {
+    let start = Instant::now();
+    install_quiet_hook();
+    let bar = if config.progress {
+        let bar = ProgressBar::new_spinner();
+        bar.set_style(
+            ProgressStyle::with_template("applying LFs {spinner} {human_pos} items [{elapsed_precise}, {per_sec}]")
+                .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+        );
+        bar
     } else {
-        items.par_chunks(chunk).enumerate().map(run).collect()
+        ProgressBar::hidden()
     };
-    bar.finish_and_clear();
-
-    // Panics: under `Fail`, the first panic in item order; under `Abstain`, counts per LF.
-    let mut panics: Vec<Option<LfPanics>> = vec![None; set.len()];
-    for p in chunks.iter().flat_map(|c| c.panics.iter()) {
-        if config.on_panic == PanicPolicy::Fail {
-            return Err(ApplyError::LfPanicked {
-                lf: lfs[p.lf].name().to_owned(),
-                item: p.item,
-                message: p.message.clone(),
-                location: p.at.clone(),
-            });
+    // Each batch gives every thread a few chunks; at most one batch of items is held at a time.
+    let threads = config.threads.unwrap_or_else(rayon::current_num_threads).max(1);
+    let batch_len = config.chunk_size.max(1) * if config.sequential { 1 } else { 4 * threads };
+    let mut builder = Builder::new(set, config, bar)?;
+    let mut batch = Vec::with_capacity(batch_len);
+    let mut items = items.into_iter();
+    loop {
+        batch.clear();
+        for item in items.by_ref().take(batch_len) {
+            match item {
+                Ok(x) => batch.push(x),
+                Err(e) => {
+                    return Err(ApplyError::Read { item: builder.n_items() + batch.len(), message: e.to_string() });
+                }
+            }
         }
-        let entry = panics[p.lf].get_or_insert_with(|| LfPanics {
-            lf: lfs[p.lf].name().to_owned(),
-            count: 0,
-            first_item: p.item,
-            first_message: p.message.clone(),
-            first_location: p.at.clone(),
-        });
-        entry.count += 1;
-    }
-    // A vote outside its task's labels (a hand-written `Task` whose `label_index` is out of range).
-    if let Some((j, item, label)) = chunks.iter().find_map(|c| c.bad_label) {
-        return Err(ApplyError::LabelOutOfRange {
-            lf: lfs[j].name().to_owned(),
-            item,
-            label,
-            n_labels: usize::from(cards[j]),
-        });
-    }
-
-    let n_votes: usize = chunks.iter().map(|c| c.lf.len()).sum();
-    if u32::try_from(set.len()).is_err() {
-        return Err(ApplyError::TooManyVotes { n_votes });
-    }
-    let mut indptr = Vec::with_capacity(items.len() + 1);
-    indptr.push(0usize);
-    let mut lf = Vec::with_capacity(n_votes);
-    let mut label = Vec::with_capacity(n_votes);
-    for c in chunks {
-        for len in c.row_len {
-            indptr.push(indptr[indptr.len() - 1] + len as usize);
+        if batch.is_empty() {
+            break;
         }
-        lf.extend(c.lf);
-        label.extend(c.label);
+        let done = batch.len() < batch_len;
+        on_pool(config.threads, || builder.add(&batch))??;
+        if done {
+            break;
+        }
     }
-    let matrix = LabelMatrix::from_csr_unchecked(Arc::new(graph.clone()), set.infos(), indptr, lf, label);
-    let report = ApplyReport {
-        n_items: items.len(),
-        n_lfs: set.len(),
-        n_votes,
-        seconds: start.elapsed().as_secs_f64(),
-        panics: panics.into_iter().flatten().collect(),
-    };
-    Ok((matrix, report))
+    Ok(builder.finish(start))
 }
 
 /// Builds an [`LfSet`] from LFs declared with `#[labeling_function]`, in the order given.
@@ -656,5 +799,40 @@ mod tests {
         assert!(matches!(err, ApplyError::LfPanicked { item: 100, .. }), "{err}");
         let calls = CALLS.load(Ordering::Relaxed);
         assert!(calls < 10_000, "{calls} calls after a panic on item 100");
+    }
+
+    /// Streaming gives the matrix and the counts of `apply_with`, whatever the batch and thread
+    /// settings; a panic's item is its index in the stream; a reader's error stops the run with
+    /// the reader's message and the item's index.
+    #[test]
+    fn streaming_equals_apply() {
+        let items: Vec<u64> = (0..10_007).collect();
+        let quiet = ApplyConfig { progress: false, ..ApplyConfig::default() };
+        let (whole, report) = set().apply_with(&items, &quiet).unwrap();
+        for config in [
+            ApplyConfig { chunk_size: 7, ..quiet.clone() },
+            ApplyConfig { chunk_size: 100, threads: Some(3), ..quiet.clone() },
+            ApplyConfig { sequential: true, chunk_size: 1000, ..quiet.clone() },
+        ] {
+            let (m, r) = set().apply_iter(items.iter().copied(), &config).unwrap();
+            assert_eq!(m, whole);
+            assert_eq!((r.n_items, r.n_votes), (report.n_items, report.n_votes));
+        }
+        let (empty, _) = set().apply_iter(std::iter::empty(), &quiet).unwrap();
+        assert_eq!(empty.n_items(), 0);
+
+        let config = ApplyConfig { chunk_size: 64, ..quiet.clone() };
+        let err = panicky().apply_iter(items.iter().copied(), &config).unwrap_err();
+        assert!(matches!(err, ApplyError::LfPanicked { item: 999, .. }), "{err}");
+        let abstain = ApplyConfig { on_panic: PanicPolicy::Abstain, ..config.clone() };
+        let (m, r) = panicky().apply_iter(items.iter().copied(), &abstain).unwrap();
+        assert_eq!(m, panicky().apply_with(&items, &abstain).unwrap().0);
+        assert_eq!((r.panics[0].count, r.panics[0].first_item), (10, 999));
+
+        let read =
+            (0..5000u64)
+                .map(|i| if i == 4321 { Err(format!("data.jsonl, line {}: invalid JSON", i + 1)) } else { Ok(i) });
+        let err = set().try_apply_iter(read, &config).unwrap_err();
+        assert_eq!(err.to_string(), "reading item 4321 failed: data.jsonl, line 4322: invalid JSON");
     }
 }

@@ -74,6 +74,29 @@ pub fn read_jsonl_numbered<T: DeserializeOwned>(path: impl AsRef<Path>) -> Resul
         .collect()
 }
 
+/// The items of a JSON-lines file read one line at a time, for files too large to hold: each
+/// `next` reads and deserializes one non-blank line. Pairs with
+/// [`LfSet::try_apply_iter`](crate::lf::LfSet::try_apply_iter), which stops at the first error.
+///
+/// # Errors
+/// Opening the file fails as in [`read_lines`]; each item's error is that of
+/// [`read_jsonl_numbered`] for its line.
+pub fn iter_jsonl<T: DeserializeOwned>(path: impl AsRef<Path>) -> Result<impl Iterator<Item = Result<T>>> {
+    let mut lines = Lines::open(path.as_ref())?;
+    Ok(std::iter::from_fn(move || loop {
+        let (number, text) = match lines.next()? {
+            Ok(line) => line,
+            Err(e) => return Some(Err(e.into())),
+        };
+        if text.trim().is_empty() {
+            continue;
+        }
+        let item =
+            serde_json::from_str(&text).map_err(|e| malformed(lines.path(), number as u64, json_message(&e)).into());
+        return Some(item);
+    }))
+}
+
 /// The items of a JSON-lines file (see [`read_jsonl_numbered`]).
 ///
 /// # Errors
@@ -199,5 +222,22 @@ mod tests {
         let no_column = file(&dir, "d.csv", "id,label\na,1\n");
         let err = read_csv::<Item>(&no_column).unwrap_err().to_string();
         assert!(err.contains(", line 2: ") && err.contains("text"), "{err}");
+    }
+
+    /// The streaming reader yields what `read_jsonl` returns, one line at a time, then the error
+    /// of the first bad line.
+    #[test]
+    fn json_lines_stream() {
+        let dir = tempfile::tempdir().unwrap();
+        let text = "{\"id\": \"a\", \"text\": \"x\", \"label\": 1}\n\n{\"id\": \"b\", \"text\": \"y\"}\n";
+        let good = file(&dir, "good.jsonl", text);
+        let streamed: Vec<Item> = iter_jsonl(&good).unwrap().collect::<Result<_>>().unwrap();
+        assert_eq!(streamed, read_jsonl::<Item>(&good).unwrap());
+        let bad = file(&dir, "bad.jsonl", &format!("{text}{{\"id\": 3}}\n"));
+        let out: Vec<Result<Item>> = iter_jsonl(&bad).unwrap().collect();
+        assert_eq!(out.len(), 3);
+        let err = out[2].as_ref().unwrap_err().to_string();
+        assert!(err.contains("bad.jsonl, line 4"), "{err}");
+        assert!(iter_jsonl::<Item>(dir.path().join("missing.jsonl")).is_err());
     }
 }

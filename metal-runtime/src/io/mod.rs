@@ -63,28 +63,33 @@ pub const MAX_LINE_BYTES: usize = 64 << 20;
 
 /// The lines of a UTF-8 text file with their 1-based numbers, each at most [`MAX_LINE_BYTES`]
 /// long (without its `\n` or `\r\n`).
-pub(crate) struct Lines<'p, R> {
+pub(crate) struct Lines<R> {
     reader: R,
-    path: &'p Path,
+    path: PathBuf,
     line: usize,
     buf: Vec<u8>,
     max_len: usize,
 }
 
-impl<'p> Lines<'p, io::BufReader<File>> {
+impl Lines<io::BufReader<File>> {
     /// The lines of the file at `path` (see [`open`]).
-    pub(crate) fn open(path: &'p Path) -> Result<Self, IoError> {
+    pub(crate) fn open(path: &Path) -> Result<Self, IoError> {
         Ok(Lines::new(io::BufReader::new(open(path)?), path))
     }
 }
 
-impl<'p, R: io::BufRead> Lines<'p, R> {
-    pub(crate) fn new(reader: R, path: &'p Path) -> Self {
-        Lines { reader, path, line: 0, buf: Vec::new(), max_len: MAX_LINE_BYTES }
+impl<R: io::BufRead> Lines<R> {
+    pub(crate) fn new(reader: R, path: &Path) -> Self {
+        Lines { reader, path: path.to_path_buf(), line: 0, buf: Vec::new(), max_len: MAX_LINE_BYTES }
+    }
+
+    /// The file being read.
+    pub(crate) fn path(&self) -> &Path {
+        &self.path
     }
 }
 
-impl<R: io::BufRead> Iterator for Lines<'_, R> {
+impl<R: io::BufRead> Iterator for Lines<R> {
     type Item = Result<(usize, String), IoError>;
 
     fn next(&mut self) -> Option<Self::Item> {
@@ -93,13 +98,13 @@ impl<R: io::BufRead> Iterator for Lines<'_, R> {
         let limit = self.max_len as u64 + 2; // room for "\r\n"
         let n = match (&mut self.reader).take(limit).read_until(b'\n', &mut self.buf) {
             Ok(n) => n,
-            Err(e) => return Some(Err(os_error(self.path)(e))),
+            Err(e) => return Some(Err(os_error(&self.path)(e))),
         };
         if n == 0 {
             return None;
         }
         self.line += 1;
-        let at = |message: String| IoError::Malformed { path: self.path.to_path_buf(), line: Some(self.line), message };
+        let at = |message: String| IoError::Malformed { path: self.path.clone(), line: Some(self.line), message };
         if self.buf.last() == Some(&b'\n') {
             self.buf.pop();
             if self.buf.last() == Some(&b'\r') {
