@@ -2,9 +2,8 @@
 //! model (no labels needed) and, with `--features torch`, the end model on its probabilities.
 //! `cargo run --release [--features torch] -- DATA_DIR` (with train/dev/test.jsonl).
 
-use metal_runtime::label_model::{FittedLabelModel, HyperHier, LabelModel};
-use metal_runtime::prelude::*;
-use metal_runtime::{analysis::LfSummary, io::items, metrics, metrics::ConfusionMatrix};
+use metal_runtime::prelude::*; // the macros, LfSet, LfSummary, HyperHier, ...
+use metal_runtime::{io::items, metrics, metrics::ConfusionMatrix};
 
 #[task_schema]
 pub mod questions {
@@ -131,7 +130,7 @@ fn run(dir: &std::path::Path) -> AnyResult<()> {
 #[cfg(feature = "torch")]
 fn end_model(
     [train, dev, test]: [&[Question]; 3],
-    probs: &metal_runtime::label_model::ProbLabels,
+    probs: &ProbLabels,
     gold_dev: &[usize],
     gold_test: &[usize],
 ) -> AnyResult<()> {
