@@ -207,7 +207,62 @@ impl<S: TaskSchema, X: ?Sized + 'static> LfSet<S, X> {
     where
         X: Sized + Sync,
     {
-        apply(self, items, config)
+        apply(self, items, &AsIs, config)
+    }
+
+    /// Applies every LF to a prepared form of each item: `prepare` runs once per item, inside
+    /// the parallel chunks, and every LF reads its result (snorkel's `pre=[...]` preprocessors,
+    /// without a memo table). The LFs of the set take `&X` where `X` is the prepared type, so the
+    /// compiler checks them against what `prepare` returns. A panic in `prepare` is reported as
+    /// one of an LF named `(preparation)`; under [`PanicPolicy::Abstain`] the item gets no vote.
+    ///
+    /// ```
+    /// # use metal_runtime::prelude::*;
+    /// # #[task_schema] mod s { pub enum Sentiment { Negative, Positive } }
+    /// /// What the LFs read: the text lowercased once, and its words.
+    /// struct Prepared { lower: String, n_words: usize }
+    ///
+    /// #[labeling_function(task = "s::Sentiment")]
+    /// fn lf_great(p: &Prepared) -> Option<s::Sentiment> {
+    ///     p.lower.contains("great").then_some(s::Sentiment::Positive)
+    /// }
+    /// #[labeling_function(task = "s::Sentiment")]
+    /// fn lf_terse(p: &Prepared) -> Option<s::Sentiment> {
+    ///     (p.n_words < 3).then_some(s::Sentiment::Negative)
+    /// }
+    /// let set: LfSet<s::Schema, Prepared> = lfs![lf_great, lf_terse];
+    /// let prepare = |t: &String| Prepared { lower: t.to_lowercase(), n_words: t.split_whitespace().count() };
+    /// let texts = vec!["GREAT film, loved it".to_owned(), "Meh".to_owned()];
+    /// let (matrix, _) = set.apply_prepared(&texts, prepare, &ApplyConfig::default())?;
+    /// assert_eq!(matrix.row(0).collect::<Vec<_>>(), [(0, 1)]);
+    /// assert_eq!(matrix.row(1).collect::<Vec<_>>(), [(1, 0)]);
+    /// # Ok::<(), metal_runtime::error::ApplyError>(())
+    /// ```
+    pub fn apply_prepared<I: Sync>(
+        &self,
+        items: &[I],
+        prepare: impl Fn(&I) -> X + Sync,
+        config: &ApplyConfig,
+    ) -> Result<(LabelMatrix, ApplyReport), ApplyError>
+    where
+        X: Sized,
+    {
+        apply(self, items, &Prepared(prepare), config)
+    }
+
+    /// [`try_apply_iter`](Self::try_apply_iter) with a preparation step, as in
+    /// [`apply_prepared`](Self::apply_prepared): the stream's items are prepared in the parallel
+    /// chunks, so neither the items nor their prepared forms are all held at once.
+    pub fn try_apply_iter_prepared<I: Send + Sync, E: fmt::Display>(
+        &self,
+        items: impl IntoIterator<Item = Result<I, E>>,
+        prepare: impl Fn(&I) -> X + Sync,
+        config: &ApplyConfig,
+    ) -> Result<(LabelMatrix, ApplyReport), ApplyError>
+    where
+        X: Sized,
+    {
+        apply_stream(self, items, &Prepared(prepare), config)
     }
 
     /// Applies every LF to the items of any iterator, without holding them all: items are read
@@ -234,7 +289,7 @@ impl<S: TaskSchema, X: ?Sized + 'static> LfSet<S, X> {
     where
         X: Sized + Send + Sync,
     {
-        apply_stream(self, items.into_iter().map(Ok::<X, std::convert::Infallible>), config)
+        apply_stream(self, items.into_iter().map(Ok::<X, std::convert::Infallible>), &AsIs, config)
     }
 
     /// [`apply_iter`](Self::apply_iter) over a reader's fallible items: the first `Err` stops the
@@ -247,7 +302,7 @@ impl<S: TaskSchema, X: ?Sized + 'static> LfSet<S, X> {
     where
         X: Sized + Send + Sync,
     {
-        apply_stream(self, items, config)
+        apply_stream(self, items, &AsIs, config)
     }
 }
 
@@ -378,40 +433,43 @@ struct ChunkOut {
 /// Applies the LFs to one chunk. Under [`PanicPolicy::Fail`], `first_panic` holds the smallest
 /// item any chunk has seen a panic on: a chunk stops at its first panic and skips the items past
 /// that one, which cannot change the error reported (the first panic in item order).
-fn apply_chunk<X>(
-    lfs: &[Box<dyn ErasedLf<X>>],
+/// The index that stands for the preparation step in [`Panic::lf`].
+const PREPARATION: usize = usize::MAX;
+
+/// The name the preparation step is reported under.
+const PREPARATION_NAME: &str = "(preparation)";
+
+fn apply_chunk<X, P: ?Sized>(
+    lfs: &[Box<dyn ErasedLf<P>>],
     cards: &[u16],
     items: &[X],
+    prep: &impl Prepare<X, P>,
     offset: usize,
     policy: PanicPolicy,
     first_panic: &AtomicUsize,
 ) -> ChunkOut {
     let mut out = ChunkOut { row_len: Vec::with_capacity(items.len()), ..ChunkOut::default() };
     IN_LF.with(|f| f.set(true));
-    'items: for (i, x) in items.iter().enumerate() {
-        if policy == PanicPolicy::Fail && offset + i > first_panic.load(Ordering::Relaxed) {
+    for (i, x) in items.iter().enumerate() {
+        let item = offset + i;
+        if policy == PanicPolicy::Fail && item > first_panic.load(Ordering::Relaxed) {
             break;
         }
         let before = out.lf.len();
-        for (j, lf) in lfs.iter().enumerate() {
-            match catch_unwind(AssertUnwindSafe(|| lf.vote(x))) {
-                Ok(Vote::Abstain) => {}
-                Ok(Vote::Label(l)) => {
-                    if l >= cards[j] && out.bad_label.is_none() {
-                        out.bad_label = Some((j, offset + i, l));
-                    }
-                    out.lf.push(j as u32);
-                    out.label.push(l);
-                }
-                Err(payload) => {
-                    let at = PANIC_AT.with(|p| p.borrow_mut().take());
-                    out.panics.push(Panic { lf: j, item: offset + i, message: panic_message(payload.as_ref()), at });
-                    if policy == PanicPolicy::Fail {
-                        first_panic.fetch_min(offset + i, Ordering::Relaxed);
-                        break 'items;
-                    }
-                }
+        // Each LF's panic is caught inside; one that reaches here came from the preparation.
+        let voted =
+            catch_unwind(AssertUnwindSafe(|| prep.with(x, &mut |p| vote_all(lfs, cards, p, item, policy, &mut out))));
+        let stop = match voted {
+            Ok(stop) => stop,
+            Err(payload) => {
+                let at = PANIC_AT.with(|p| p.borrow_mut().take());
+                out.panics.push(Panic { lf: PREPARATION, item, message: panic_message(payload.as_ref()), at });
+                policy == PanicPolicy::Fail
             }
+        };
+        if stop {
+            first_panic.fetch_min(item, Ordering::Relaxed);
+            break;
         }
         out.row_len.push((out.lf.len() - before) as u32);
     }
@@ -419,9 +477,64 @@ fn apply_chunk<X>(
     out
 }
 
+/// Every LF's vote on one (prepared) item, appended to `out`; true when an LF panicked under
+/// [`PanicPolicy::Fail`].
+fn vote_all<P: ?Sized>(
+    lfs: &[Box<dyn ErasedLf<P>>],
+    cards: &[u16],
+    x: &P,
+    item: usize,
+    policy: PanicPolicy,
+    out: &mut ChunkOut,
+) -> bool {
+    for (j, lf) in lfs.iter().enumerate() {
+        match catch_unwind(AssertUnwindSafe(|| lf.vote(x))) {
+            Ok(Vote::Abstain) => {}
+            Ok(Vote::Label(l)) => {
+                if l >= cards[j] && out.bad_label.is_none() {
+                    out.bad_label = Some((j, item, l));
+                }
+                out.lf.push(j as u32);
+                out.label.push(l);
+            }
+            Err(payload) => {
+                let at = PANIC_AT.with(|p| p.borrow_mut().take());
+                out.panics.push(Panic { lf: j, item, message: panic_message(payload.as_ref()), at });
+                if policy == PanicPolicy::Fail {
+                    return true;
+                }
+            }
+        }
+    }
+    false
+}
+
+/// How the LFs see an item: as it is, or through a preparation step run once per item.
+trait Prepare<X, P: ?Sized>: Sync {
+    fn with<T>(&self, x: &X, f: &mut dyn FnMut(&P) -> T) -> T;
+}
+
+/// The item itself.
+struct AsIs;
+
+impl<X> Prepare<X, X> for AsIs {
+    fn with<T>(&self, x: &X, f: &mut dyn FnMut(&X) -> T) -> T {
+        f(x)
+    }
+}
+
+/// The item's prepared form, made by the user's function.
+struct Prepared<F>(F);
+
+impl<X, P, F: Fn(&X) -> P + Sync> Prepare<X, P> for Prepared<F> {
+    fn with<T>(&self, x: &X, f: &mut dyn FnMut(&P) -> T) -> T {
+        f(&(self.0)(x))
+    }
+}
+
 /// The label matrix being built, batch by batch: CSR parts, panics per LF (under
 /// [`PanicPolicy::Abstain`]) and the progress shown.
-struct Builder<'s, S: TaskSchema, X> {
+struct Builder<'s, S: TaskSchema, X: ?Sized> {
     set: &'s LfSet<S, X>,
     config: &'s ApplyConfig,
     cards: Vec<u16>,
@@ -432,8 +545,8 @@ struct Builder<'s, S: TaskSchema, X> {
     bar: ProgressBar,
 }
 
-impl<'s, S: TaskSchema, X: Sync + 'static> Builder<'s, S, X> {
-    fn new(set: &'s LfSet<S, X>, config: &'s ApplyConfig, bar: ProgressBar) -> Result<Self, ApplyError> {
+impl<'s, S: TaskSchema, P: ?Sized + 'static> Builder<'s, S, P> {
+    fn new(set: &'s LfSet<S, P>, config: &'s ApplyConfig, bar: ProgressBar) -> Result<Self, ApplyError> {
         if u32::try_from(set.len()).is_err() {
             return Err(ApplyError::TooManyVotes { n_votes: set.len() });
         }
@@ -446,7 +559,7 @@ impl<'s, S: TaskSchema, X: Sync + 'static> Builder<'s, S, X> {
             indptr: vec![0],
             lf: Vec::new(),
             label: Vec::new(),
-            panics: vec![None; set.len()],
+            panics: vec![None; set.len() + 1],
             bar,
         })
     }
@@ -457,13 +570,13 @@ impl<'s, S: TaskSchema, X: Sync + 'static> Builder<'s, S, X> {
 
     /// Applies the LFs to the next `items` (in parallel unless the config says otherwise) and
     /// appends their rows.
-    fn add(&mut self, items: &[X]) -> Result<(), ApplyError> {
+    fn add<X: Sync>(&mut self, items: &[X], prepare: &impl Prepare<X, P>) -> Result<(), ApplyError> {
         let (lfs, cards, config, offset) = (&self.set.lfs, &self.cards[..], self.config, self.n_items());
         let chunk = config.chunk_size.max(1);
         let first_panic = AtomicUsize::new(usize::MAX);
         let bar = &self.bar;
         let run = |(c, xs): (usize, &[X])| {
-            let out = apply_chunk(lfs, cards, xs, offset + c * chunk, config.on_panic, &first_panic);
+            let out = apply_chunk(lfs, cards, xs, prepare, offset + c * chunk, config.on_panic, &first_panic);
             bar.inc(xs.len() as u64);
             out
         };
@@ -473,17 +586,19 @@ impl<'s, S: TaskSchema, X: Sync + 'static> Builder<'s, S, X> {
             items.par_chunks(chunk).enumerate().map(run).collect()
         };
         // Panics: under `Fail`, the first panic in item order; under `Abstain`, counts per LF.
+        let name = |j: usize| if j == PREPARATION { PREPARATION_NAME } else { lfs[j].name() };
         for p in chunks.iter().flat_map(|c| c.panics.iter()) {
             if config.on_panic == PanicPolicy::Fail {
                 return Err(ApplyError::LfPanicked {
-                    lf: lfs[p.lf].name().to_owned(),
+                    lf: name(p.lf).to_owned(),
                     item: p.item,
                     message: p.message.clone(),
                     location: p.at.clone(),
                 });
             }
-            let entry = self.panics[p.lf].get_or_insert_with(|| LfPanics {
-                lf: lfs[p.lf].name().to_owned(),
+            let slot = if p.lf == PREPARATION { lfs.len() } else { p.lf };
+            let entry = self.panics[slot].get_or_insert_with(|| LfPanics {
+                lf: name(p.lf).to_owned(),
                 count: 0,
                 first_item: p.item,
                 first_message: p.message.clone(),
@@ -540,9 +655,10 @@ fn on_pool<T: Send>(threads: Option<usize>, f: impl FnOnce() -> T + Send) -> Res
     }
 }
 
-fn apply<S: TaskSchema, X: Sync + 'static>(
-    set: &LfSet<S, X>,
+fn apply<S: TaskSchema, X: Sync, P: ?Sized + 'static>(
+    set: &LfSet<S, P>,
     items: &[X],
+    prepare: &impl Prepare<X, P>,
     config: &ApplyConfig,
 ) -> Result<(LabelMatrix, ApplyReport), ApplyError> {
     let start = Instant::now();
@@ -558,13 +674,14 @@ fn apply<S: TaskSchema, X: Sync + 'static>(
         ProgressBar::hidden()
     };
     let mut builder = Builder::new(set, config, bar)?;
-    on_pool(config.threads, || builder.add(items))??;
+    on_pool(config.threads, || builder.add(items, prepare))??;
     Ok(builder.finish(start))
 }
 
-fn apply_stream<S: TaskSchema, X: Send + Sync + 'static, E: fmt::Display>(
-    set: &LfSet<S, X>,
+fn apply_stream<S: TaskSchema, X: Send + Sync, P: ?Sized + 'static, E: fmt::Display>(
+    set: &LfSet<S, P>,
     items: impl IntoIterator<Item = Result<X, E>>,
+    prepare: &impl Prepare<X, P>,
     config: &ApplyConfig,
 ) -> Result<(LabelMatrix, ApplyReport), ApplyError> {
     let start = Instant::now();
@@ -599,7 +716,7 @@ fn apply_stream<S: TaskSchema, X: Send + Sync + 'static, E: fmt::Display>(
             break;
         }
         let done = batch.len() < batch_len;
-        on_pool(config.threads, || builder.add(&batch))??;
+        on_pool(config.threads, || builder.add(&batch, prepare))??;
         if done {
             break;
         }
@@ -834,5 +951,35 @@ mod tests {
                 .map(|i| if i == 4321 { Err(format!("data.jsonl, line {}: invalid JSON", i + 1)) } else { Ok(i) });
         let err = set().try_apply_iter(read, &config).unwrap_err();
         assert_eq!(err.to_string(), "reading item 4321 failed: data.jsonl, line 4322: invalid JSON");
+    }
+
+    /// A preparation step gives the matrix of the LFs applied to the prepared items, in memory or
+    /// streamed; a panic in it is reported as the `(preparation)` step's.
+    #[test]
+    fn prepared_items() {
+        let items: Vec<u64> = (0..5000).collect();
+        let quiet = ApplyConfig { progress: false, chunk_size: 64, ..ApplyConfig::default() };
+        // The prepared form is the number shifted by one: the LFs see x + 1.
+        let shifted: Vec<u64> = items.iter().map(|x| x + 1).collect();
+        let (want, _) = set().apply_with(&shifted, &quiet).unwrap();
+        let (got, _) = set().apply_prepared(&items, |x: &u64| x + 1, &quiet).unwrap();
+        assert_eq!(got, want);
+        let stream = items.iter().map(|&x| Ok::<u64, String>(x));
+        let (streamed, _) = set().try_apply_iter_prepared(stream, |x: &u64| x + 1, &quiet).unwrap();
+        assert_eq!(streamed, want);
+
+        let fragile = |x: &u64| {
+            assert!(*x != 1234, "cannot prepare {x}");
+            *x
+        };
+        let err = set().apply_prepared(&items, fragile, &quiet).unwrap_err();
+        let ApplyError::LfPanicked { lf, item, .. } = &err else { panic!("{err}") };
+        assert_eq!((lf.as_str(), *item), ("(preparation)", 1234));
+        let abstain = ApplyConfig { on_panic: PanicPolicy::Abstain, ..quiet.clone() };
+        let (m, report) = set().apply_prepared(&items, fragile, &abstain).unwrap();
+        assert_eq!(m.row(1234).count(), 0);
+        assert_eq!(m.row(1236).count(), set().apply_with(&[1236u64], &quiet).unwrap().0.row(0).count());
+        assert_eq!(report.panics.len(), 1);
+        assert_eq!((report.panics[0].lf.as_str(), report.panics[0].count), ("(preparation)", 1));
     }
 }
