@@ -80,10 +80,12 @@ impl EndModel {
     /// Saves the model into folder `dir`: `model.json` (config, task graph, featurizer, and the
     /// SHA-256 of the weights) and `weights.safetensors`.
     ///
-    /// The save is atomic: both files are written into a temporary folder beside `dir` and flushed
-    /// to disk, and the folder then takes `dir`'s place, so `dir` holds either the previous save or
-    /// this one, never a mix (the hash makes [`load`](Self::load) refuse files of two saves put
-    /// together by hand). An existing `dir` is replaced only if it is empty or a previous save.
+    /// Both files are written into a temporary folder beside `dir` and flushed to disk; then the
+    /// previous `dir` moves aside, the new folder takes its name, and the previous one is removed.
+    /// `dir` therefore holds the previous save or this one, never a mix (a crash between the two
+    /// renames leaves the previous save in `.<name>.old-*` beside it), and the hash makes
+    /// [`load`](Self::load) refuse files of two saves put together by hand. An existing `dir` is
+    /// replaced only if it is a folder that is empty or holds a previous save.
     ///
     /// # Errors
     /// [`EndModelError::ModelFile`] when `dir` exists and holds other files, or when a file cannot
