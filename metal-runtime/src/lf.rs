@@ -641,16 +641,20 @@ impl<'s, S: TaskSchema, P: ?Sized + 'static> Builder<'s, S, P> {
     }
 }
 
-/// Runs `f` on a local pool of `threads` threads, or on rayon's global pool.
-fn on_pool<T: Send>(threads: Option<usize>, f: impl FnOnce() -> T + Send) -> Result<T, ApplyError> {
-    match threads {
-        None => Ok(f()),
-        Some(n) => {
-            let pool = rayon::ThreadPoolBuilder::new()
-                .num_threads(n.max(1))
-                .build()
-                .map_err(|e| ApplyError::Threads { message: e.to_string() })?;
-            Ok(pool.install(f))
+/// The pool of [`ApplyConfig::threads`], built once per run (`None`: rayon's global pool).
+struct Pool(Option<rayon::ThreadPool>);
+
+impl Pool {
+    fn new(threads: Option<usize>) -> Result<Self, ApplyError> {
+        let build = |n: usize| rayon::ThreadPoolBuilder::new().num_threads(n.max(1)).build();
+        threads.map(build).transpose().map(Pool).map_err(|e| ApplyError::Threads { message: e.to_string() })
+    }
+
+    /// Runs `f` on this pool.
+    fn run<T: Send>(&self, f: impl FnOnce() -> T + Send) -> T {
+        match &self.0 {
+            None => f(),
+            Some(pool) => pool.install(f),
         }
     }
 }
@@ -674,7 +678,7 @@ fn apply<S: TaskSchema, X: Sync, P: ?Sized + 'static>(
         ProgressBar::hidden()
     };
     let mut builder = Builder::new(set, config, bar)?;
-    on_pool(config.threads, || builder.add(items, prepare))??;
+    Pool::new(config.threads)?.run(|| builder.add(items, prepare))?;
     Ok(builder.finish(start))
 }
 
@@ -700,6 +704,7 @@ fn apply_stream<S: TaskSchema, X: Send + Sync, P: ?Sized + 'static, E: fmt::Disp
     let threads = config.threads.unwrap_or_else(rayon::current_num_threads).max(1);
     let batch_len = config.chunk_size.max(1) * if config.sequential { 1 } else { 4 * threads };
     let mut builder = Builder::new(set, config, bar)?;
+    let pool = Pool::new(config.threads)?;
     let mut batch = Vec::with_capacity(batch_len);
     let mut items = items.into_iter();
     loop {
@@ -716,7 +721,7 @@ fn apply_stream<S: TaskSchema, X: Send + Sync, P: ?Sized + 'static, E: fmt::Disp
             break;
         }
         let done = batch.len() < batch_len;
-        on_pool(config.threads, || builder.add(&batch, prepare))??;
+        pool.run(|| builder.add(&batch, prepare))?;
         if done {
             break;
         }
