@@ -267,8 +267,9 @@ impl<S: TaskSchema, X: ?Sized + 'static> LfSet<S, X> {
 
     /// Applies every LF to the items of any iterator, without holding them all: items are read
     /// in batches of a few chunks per thread, each batch is applied in parallel and appended to
-    /// the label matrix, then dropped. Memory is the label matrix plus one batch. The matrix and
-    /// the report's counts are those of [`apply_with`](Self::apply_with) on the same items.
+    /// the label matrix, then dropped; the next batch is read while one is applied. Memory is the label
+    /// matrix plus two batches. The matrix and the report's counts are those of
+    /// [`apply_with`](Self::apply_with) on the same items.
     ///
     /// ```
     /// # use metal_runtime::prelude::*;
@@ -657,6 +658,23 @@ impl Pool {
             Some(pool) => pool.install(f),
         }
     }
+
+    /// Runs `job` on this pool while `here` runs on the calling thread; returns both results.
+    fn overlap<A: Send, B>(&self, job: impl FnOnce() -> A + Send, here: impl FnOnce() -> B) -> (A, B) {
+        let mut done = None;
+        let out = match &self.0 {
+            None => rayon::in_place_scope(|scope| {
+                scope.spawn(|_| done = Some(job()));
+                here()
+            }),
+            Some(pool) => pool.in_place_scope(|scope| {
+                scope.spawn(|_| done = Some(job()));
+                here()
+            }),
+        };
+        // The scope returns only once its spawned job has finished (or re-raises its panic).
+        (done.unwrap_or_else(|| unreachable!("a scope waits for its jobs")), out)
+    }
 }
 
 fn apply<S: TaskSchema, X: Sync, P: ?Sized + 'static>(
@@ -700,31 +718,40 @@ fn apply_stream<S: TaskSchema, X: Send + Sync, P: ?Sized + 'static, E: fmt::Disp
     } else {
         ProgressBar::hidden()
     };
-    // Each batch gives every thread a few chunks; at most one batch of items is held at a time.
+    // Each batch gives every thread a few chunks. While the pool applies one batch, this thread
+    // reads the next, so at most two batches of items are held at a time.
     let threads = config.threads.unwrap_or_else(rayon::current_num_threads).max(1);
     let batch_len = config.chunk_size.max(1) * if config.sequential { 1 } else { 4 * threads };
     let mut builder = Builder::new(set, config, bar)?;
     let pool = Pool::new(config.threads)?;
-    let mut batch = Vec::with_capacity(batch_len);
     let mut items = items.into_iter();
-    loop {
-        batch.clear();
-        for item in items.by_ref().take(batch_len) {
+    // Fills `batch` with up to `batch_len` items; `offset` is the index of its first item.
+    let read = |items: &mut dyn Iterator<Item = Result<X, E>>, batch: &mut Vec<X>, offset: usize| {
+        for item in items.take(batch_len) {
             match item {
                 Ok(x) => batch.push(x),
-                Err(e) => {
-                    return Err(ApplyError::Read { item: builder.n_items() + batch.len(), message: e.to_string() });
-                }
+                Err(e) => return Err(ApplyError::Read { item: offset + batch.len(), message: e.to_string() }),
             }
         }
-        if batch.is_empty() {
-            break;
-        }
-        let done = batch.len() < batch_len;
-        pool.run(|| builder.add(&batch, prepare))?;
-        if done {
-            break;
-        }
+        Ok(())
+    };
+    let (mut batch, mut next) = (Vec::with_capacity(batch_len), Vec::with_capacity(batch_len));
+    read(&mut items, &mut batch, 0)?;
+    while !batch.is_empty() {
+        // A short batch is the stream's last.
+        let more = batch.len() == batch_len;
+        let offset = builder.n_items() + batch.len();
+        let (added, read_next) = if more && !config.sequential {
+            pool.overlap(|| builder.add(&batch, prepare), || read(&mut items, &mut next, offset))
+        } else {
+            pool.run(|| builder.add(&batch, prepare))?;
+            (Ok(()), if more { read(&mut items, &mut next, offset) } else { Ok(()) })
+        };
+        // Errors in item order: the applied batch's come before the next batch's read error.
+        added?;
+        read_next?;
+        std::mem::swap(&mut batch, &mut next);
+        next.clear();
     }
     Ok(builder.finish(start))
 }
@@ -956,6 +983,34 @@ mod tests {
                 .map(|i| if i == 4321 { Err(format!("data.jsonl, line {}: invalid JSON", i + 1)) } else { Ok(i) });
         let err = set().try_apply_iter(read, &config).unwrap_err();
         assert_eq!(err.to_string(), "reading item 4321 failed: data.jsonl, line 4322: invalid JSON");
+    }
+
+    /// A stream is read at most two batches ahead of the items being labeled, and its errors come
+    /// in item order: a panic in one batch before a read error in the next.
+    #[test]
+    fn stream_holds_at_most_two_batches() {
+        use std::sync::atomic::AtomicUsize;
+        let quiet = ApplyConfig { progress: false, chunk_size: 16, threads: Some(2), ..ApplyConfig::default() };
+        let batch_len = 16 * 4 * 2;
+        let pulled = AtomicUsize::new(0);
+        let ahead = AtomicUsize::new(0);
+        let stream = (0..20_000u64).map(|x| {
+            pulled.fetch_add(1, Ordering::SeqCst);
+            Ok::<u64, String>(x)
+        });
+        let watch = |x: &u64| {
+            ahead.fetch_max(pulled.load(Ordering::SeqCst) - *x as usize, Ordering::SeqCst);
+            *x
+        };
+        let (m, _) = set().try_apply_iter_prepared(stream, watch, &quiet).unwrap();
+        assert_eq!(m.n_items(), 20_000);
+        let ahead = ahead.load(Ordering::SeqCst);
+        assert!(ahead <= 2 * batch_len, "read {ahead} items ahead of the one labeled");
+
+        // Item 999 panics (batch 7); item 1100 (batch 8) fails to read, maybe while batch 7 runs.
+        let read = (0..5000u64).map(|i| if i == 1100 { Err("bad line".to_owned()) } else { Ok(i) });
+        let err = panicky().try_apply_iter(read, &quiet).unwrap_err();
+        assert!(matches!(err, ApplyError::LfPanicked { item: 999, .. }), "{err}");
     }
 
     /// A preparation step gives the matrix of the LFs applied to the prepared items, in memory or
