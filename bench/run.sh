@@ -15,6 +15,7 @@ if [ ! -x "$venv/bin/python3" ] || ! "$venv/bin/python3" -c 'import numpy' 2>/de
 fi
 max_n="${BENCH_MAX_N:-1000000}"
 problems=target/bench-problems
+mkdir -p "$problems"
 
 gen() {
   local name=$1 n=$2
@@ -27,6 +28,24 @@ gen() {
 }
 
 target/release/bench-apply
+
+# Streamed LF application: the fifteen regex LFs on 10^5, 10^6 and 10^7 Reuters rows read from
+# the training split's JSON-lines file (read again from its start as often as needed), each run in
+# a process of its own for its peak memory, on 2 threads; snorkel's PandasLFApplier on the 10^5
+# rows in the same run when the references' environment exists, and our 10^5-row matrix checked
+# against its matrix.
+peers="$cache/peers-venv/bin/python3"
+check=()
+if [ -x "$peers" ] && "$peers" -c 'import snorkel, pandas' 2>/dev/null; then
+  "$peers" bench/lfapply_reference.py 100000 --matrix-out target/bench-problems/lfapply-snorkel-100000.npy
+  check=(--check target/bench-problems/lfapply-snorkel-100000.npy)
+else
+  echo "bench: no snorkel in $cache/peers-venv; skipping the LF-application reference" >&2
+fi
+target/release/bench-lfapply --rows 100000 --threads 2 "${check[@]}"
+for rows in 1000000 10000000; do
+  target/release/bench-lfapply --rows "$rows" --threads 2
+done
 
 # Label quality on real LF votes: every model on the WRENCH suite and splits, the pipelines'
 # matrices (exported once under target/bench-problems/pipelines) and generated problems.
@@ -66,7 +85,6 @@ if [ -x target/release/bench-encoder ]; then
     fi
   done
 fi
-peers="$cache/peers-venv/bin/python3"
 if [ -x "$peers" ] && "$peers" -c 'import snorkel, hyperlm' 2>/dev/null; then
   "$peers" bench/label_quality_reference.py
 else

@@ -11,15 +11,18 @@ use std::cell::{Cell, RefCell};
 use std::fmt;
 use std::marker::PhantomData;
 use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Once};
 use std::time::Instant;
 
 use indicatif::{ProgressBar, ProgressStyle};
 use rayon::prelude::*;
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use crate::error::ApplyError;
+use crate::io::items::JsonLines;
 use crate::label_matrix::{LabelMatrix, LfInfo};
 use crate::schema::{Task, TaskId, TaskSchema};
 
@@ -265,6 +268,71 @@ impl<S: TaskSchema, X: ?Sized + 'static> LfSet<S, X> {
         apply_stream(self, items, &Prepared(prepare), config)
     }
 
+    /// Applies every LF to the items of a JSON-lines file or reader, streamed: the calling
+    /// thread reads lines in batches and the parallel chunks parse them into `X` and label them,
+    /// so that parsing runs on every thread too. Memory is the label matrix plus two batches of
+    /// lines. The matrix is that of [`try_apply_iter`](Self::try_apply_iter) over
+    /// [`iter_jsonl`](crate::io::items::iter_jsonl) of the same lines.
+    ///
+    /// ```
+    /// # use metal_runtime::prelude::*;
+    /// # use metal_runtime::io::items::JsonLines;
+    /// # #[task_schema] mod s { pub enum Sentiment { Negative, Positive } }
+    /// #[derive(serde::Deserialize)]
+    /// struct Review {
+    ///     text: String,
+    /// }
+    ///
+    /// #[labeling_function(task = "s::Sentiment")]
+    /// fn lf_great(r: &Review) -> Option<s::Sentiment> {
+    ///     r.text.contains("great").then_some(s::Sentiment::Positive)
+    /// }
+    ///
+    /// let set: LfSet<s::Schema, Review> = lfs![lf_great];
+    /// let file = "{\"text\": \"great\"}\n\n{\"text\": \"meh\"}\n".as_bytes(); // or JsonLines::open(path)?
+    /// let (matrix, _) = set.apply_jsonl(JsonLines::from_reader(file, "reviews.jsonl"), &ApplyConfig::default())?;
+    /// assert_eq!(matrix.n_items(), 2);
+    /// # Ok::<(), metal_runtime::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`ApplyError::Read`] naming the file (or reader) and the line when a line cannot be read,
+    /// is not UTF-8, or is not valid JSON or not an `X`; what the LFs raise, as in
+    /// [`apply_with`](Self::apply_with). The first error in line order is the one reported.
+    pub fn apply_jsonl(
+        &self,
+        source: JsonLines<'_>,
+        config: &ApplyConfig,
+    ) -> Result<(LabelMatrix, ApplyReport), ApplyError>
+    where
+        X: Sized + DeserializeOwned,
+    {
+        let path = source.name().to_path_buf();
+        apply_stream(
+            self,
+            source.nonblank(),
+            &Parsed { path: &path, then: AsIs, item: PhantomData::<fn() -> X> },
+            config,
+        )
+    }
+
+    /// [`apply_jsonl`](Self::apply_jsonl) with a preparation step, as in
+    /// [`apply_prepared`](Self::apply_prepared): each line is parsed into an `I`, then prepared
+    /// into the `X` the LFs read, once, inside the parallel chunks.
+    pub fn apply_jsonl_prepared<I: DeserializeOwned>(
+        &self,
+        source: JsonLines<'_>,
+        prepare: impl Fn(&I) -> X + Sync,
+        config: &ApplyConfig,
+    ) -> Result<(LabelMatrix, ApplyReport), ApplyError>
+    where
+        X: Sized,
+    {
+        let path = source.name().to_path_buf();
+        let parse = Parsed { path: &path, then: Prepared(prepare), item: PhantomData::<fn() -> I> };
+        apply_stream(self, source.nonblank(), &parse, config)
+    }
+
     /// Applies every LF to the items of any iterator, without holding them all: items are read
     /// in batches of a few chunks per thread, each batch is applied in parallel and appended to
     /// the label matrix, then dropped; the next batch is read while one is applied. Memory is the label
@@ -429,11 +497,14 @@ struct ChunkOut {
     label: Vec<u16>,
     panics: Vec<Panic>,
     bad_label: Option<(usize, usize, u16)>,
+    /// The item that could not be read, with the reader's message.
+    unreadable: Option<(usize, String)>,
 }
 
-/// Applies the LFs to one chunk. Under [`PanicPolicy::Fail`], `first_panic` holds the smallest
-/// item any chunk has seen a panic on: a chunk stops at its first panic and skips the items past
-/// that one, which cannot change the error reported (the first panic in item order).
+/// Applies the LFs to one chunk. `first_stop` holds the smallest item any chunk has stopped on
+/// (a panic under [`PanicPolicy::Fail`], or an item that could not be read): a chunk stops there
+/// and skips the items past that one, which cannot change the error reported (the first in item
+/// order).
 /// The index that stands for the preparation step in [`Panic::lf`].
 const PREPARATION: usize = usize::MAX;
 
@@ -447,13 +518,13 @@ fn apply_chunk<X, P: ?Sized>(
     prep: &impl Prepare<X, P>,
     offset: usize,
     policy: PanicPolicy,
-    first_panic: &AtomicUsize,
+    first_stop: &AtomicUsize,
 ) -> ChunkOut {
     let mut out = ChunkOut { row_len: Vec::with_capacity(items.len()), ..ChunkOut::default() };
     IN_LF.with(|f| f.set(true));
     for (i, x) in items.iter().enumerate() {
         let item = offset + i;
-        if policy == PanicPolicy::Fail && item > first_panic.load(Ordering::Relaxed) {
+        if item > first_stop.load(Ordering::Relaxed) {
             break;
         }
         let before = out.lf.len();
@@ -461,7 +532,11 @@ fn apply_chunk<X, P: ?Sized>(
         let voted =
             catch_unwind(AssertUnwindSafe(|| prep.with(x, &mut |p| vote_all(lfs, cards, p, item, policy, &mut out))));
         let stop = match voted {
-            Ok(stop) => stop,
+            Ok(Ok(stop)) => stop,
+            Ok(Err(message)) => {
+                out.unreadable = Some((item, message));
+                true
+            }
             Err(payload) => {
                 let at = PANIC_AT.with(|p| p.borrow_mut().take());
                 out.panics.push(Panic { lf: PREPARATION, item, message: panic_message(payload.as_ref()), at });
@@ -469,7 +544,7 @@ fn apply_chunk<X, P: ?Sized>(
             }
         };
         if stop {
-            first_panic.fetch_min(item, Ordering::Relaxed);
+            first_stop.fetch_min(item, Ordering::Relaxed);
             break;
         }
         out.row_len.push((out.lf.len() - before) as u32);
@@ -510,17 +585,20 @@ fn vote_all<P: ?Sized>(
     false
 }
 
-/// How the LFs see an item: as it is, or through a preparation step run once per item.
+/// How the LFs see an item: as it is, through a preparation step run once per item, or parsed
+/// from a line of text first.
 trait Prepare<X, P: ?Sized>: Sync {
-    fn with<T>(&self, x: &X, f: &mut dyn FnMut(&P) -> T) -> T;
+    /// Calls `f` on the item's prepared form; `Err` with a message (naming the file and line)
+    /// when the item cannot be read, which stops the run.
+    fn with<T>(&self, x: &X, f: &mut dyn FnMut(&P) -> T) -> Result<T, String>;
 }
 
 /// The item itself.
 struct AsIs;
 
 impl<X> Prepare<X, X> for AsIs {
-    fn with<T>(&self, x: &X, f: &mut dyn FnMut(&X) -> T) -> T {
-        f(x)
+    fn with<T>(&self, x: &X, f: &mut dyn FnMut(&X) -> T) -> Result<T, String> {
+        Ok(f(x))
     }
 }
 
@@ -528,8 +606,22 @@ impl<X> Prepare<X, X> for AsIs {
 struct Prepared<F>(F);
 
 impl<X, P, F: Fn(&X) -> P + Sync> Prepare<X, P> for Prepared<F> {
-    fn with<T>(&self, x: &X, f: &mut dyn FnMut(&P) -> T) -> T {
-        f(&(self.0)(x))
+    fn with<T>(&self, x: &X, f: &mut dyn FnMut(&P) -> T) -> Result<T, String> {
+        Ok(f(&(self.0)(x)))
+    }
+}
+
+/// A numbered line of a JSON-lines file, parsed into the item type, then prepared by `Q`.
+struct Parsed<'a, I, Q> {
+    path: &'a Path,
+    then: Q,
+    item: PhantomData<fn() -> I>,
+}
+
+impl<I: DeserializeOwned, P: ?Sized, Q: Prepare<I, P>> Prepare<(usize, String), P> for Parsed<'_, I, Q> {
+    fn with<T>(&self, (line, text): &(usize, String), f: &mut dyn FnMut(&P) -> T) -> Result<T, String> {
+        let item: I = serde_json::from_str(text).map_err(|e| crate::io::items::jsonl_error(self.path, *line, &e))?;
+        self.then.with(&item, f)
     }
 }
 
@@ -574,10 +666,10 @@ impl<'s, S: TaskSchema, P: ?Sized + 'static> Builder<'s, S, P> {
     fn add<X: Sync>(&mut self, items: &[X], prepare: &impl Prepare<X, P>) -> Result<(), ApplyError> {
         let (lfs, cards, config, offset) = (&self.set.lfs, &self.cards[..], self.config, self.n_items());
         let chunk = config.chunk_size.max(1);
-        let first_panic = AtomicUsize::new(usize::MAX);
+        let first_stop = AtomicUsize::new(usize::MAX);
         let bar = &self.bar;
         let run = |(c, xs): (usize, &[X])| {
-            let out = apply_chunk(lfs, cards, xs, prepare, offset + c * chunk, config.on_panic, &first_panic);
+            let out = apply_chunk(lfs, cards, xs, prepare, offset + c * chunk, config.on_panic, &first_stop);
             bar.inc(xs.len() as u64);
             out
         };
@@ -586,9 +678,14 @@ impl<'s, S: TaskSchema, P: ?Sized + 'static> Builder<'s, S, P> {
         } else {
             items.par_chunks(chunk).enumerate().map(run).collect()
         };
-        // Panics: under `Fail`, the first panic in item order; under `Abstain`, counts per LF.
+        // An item that could not be read stops the run, unless a panic came first under `Fail`.
+        let unreadable = chunks.iter().find_map(|c| c.unreadable.as_ref());
         let name = |j: usize| if j == PREPARATION { PREPARATION_NAME } else { lfs[j].name() };
+        // Panics: under `Fail`, the first panic in item order; under `Abstain`, counts per LF.
         for p in chunks.iter().flat_map(|c| c.panics.iter()) {
+            if unreadable.is_some_and(|&(item, _)| item < p.item) {
+                break;
+            }
             if config.on_panic == PanicPolicy::Fail {
                 return Err(ApplyError::LfPanicked {
                     lf: name(p.lf).to_owned(),
@@ -606,6 +703,9 @@ impl<'s, S: TaskSchema, P: ?Sized + 'static> Builder<'s, S, P> {
                 first_location: p.at.clone(),
             });
             entry.count += 1;
+        }
+        if let Some((item, message)) = unreadable {
+            return Err(ApplyError::Read { item: *item, message: message.clone() });
         }
         // A vote outside its task's labels (a hand-written `Task` whose `label_index` is out of range).
         if let Some((j, item, label)) = chunks.iter().find_map(|c| c.bad_label) {
@@ -1011,6 +1111,57 @@ mod tests {
         let read = (0..5000u64).map(|i| if i == 1100 { Err("bad line".to_owned()) } else { Ok(i) });
         let err = panicky().try_apply_iter(read, &quiet).unwrap_err();
         assert!(matches!(err, ApplyError::LfPanicked { item: 999, .. }), "{err}");
+    }
+
+    /// A JSON-lines file parsed in the parallel chunks gives the matrix of its items read one by
+    /// one; the first unreadable line, in line order, stops the run with the file and the line.
+    #[test]
+    fn jsonl_files_parse_in_parallel() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("items.jsonl");
+        let mut text = String::new();
+        for i in 0..3000u64 {
+            text.push_str(&format!("{i}\n"));
+            if i % 7 == 0 {
+                text.push_str("  \n"); // blank lines are skipped
+            }
+        }
+        std::fs::write(&path, &text).unwrap();
+        let items: Vec<u64> = (0..3000).collect();
+        let quiet = ApplyConfig { progress: false, chunk_size: 16, threads: Some(3), ..ApplyConfig::default() };
+        let (want, _) = set().apply_with(&items, &quiet).unwrap();
+        let open = || JsonLines::open(&path).unwrap();
+        let (got, report) = set().apply_jsonl(open(), &quiet).unwrap();
+        assert_eq!(got, want);
+        assert_eq!(report.n_items, 3000);
+        let shifted: Vec<u64> = items.iter().map(|x| x + 1).collect();
+        let (prepared, _) = set().apply_jsonl_prepared(open(), |x: &u64| x + 1, &quiet).unwrap();
+        assert_eq!(prepared, set().apply_with(&shifted, &quiet).unwrap().0);
+
+        // Line 1501 of the file holds item 1312 (188 blank lines come before); item 999 panics in `panicky`.
+        let bad = |line: usize| {
+            let mut lines: Vec<&str> = text.lines().collect();
+            lines[line - 1] = "{not json";
+            std::fs::write(&path, lines.join("\n")).unwrap();
+        };
+        bad(1501);
+        let err = set().apply_jsonl(open(), &quiet).unwrap_err();
+        let message = err.to_string();
+        assert!(message.starts_with("reading item 1312 failed: "), "{message}");
+        assert!(message.contains("items.jsonl, line 1501"), "{message}");
+        let err = panicky().apply_jsonl(open(), &quiet).unwrap_err();
+        assert!(matches!(err, ApplyError::LfPanicked { item: 999, .. }), "{err}");
+        let abstain = ApplyConfig { on_panic: PanicPolicy::Abstain, ..quiet.clone() };
+        let err = panicky().apply_jsonl(open(), &abstain).unwrap_err();
+        assert!(matches!(err, ApplyError::Read { item: 1312, .. }), "{err}");
+        bad(5);
+        let err = panicky().apply_jsonl(open(), &quiet).unwrap_err();
+        assert!(matches!(err, ApplyError::Read { item: 3, .. }), "{err}");
+
+        // Any reader: its name stands for it in messages.
+        let reader = JsonLines::from_reader("1\n2\nthree\n".as_bytes(), "<stdin>");
+        let err = set().apply_jsonl(reader, &quiet).unwrap_err();
+        assert!(err.to_string().starts_with("reading item 2 failed: <stdin>, line 3: "), "{err}");
     }
 
     /// A preparation step gives the matrix of the LFs applied to the prepared items, in memory or

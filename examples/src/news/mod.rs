@@ -3,3 +3,4 @@
 
 pub mod data;
 pub mod lfs;
+pub mod regex_lfs;

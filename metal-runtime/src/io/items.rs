@@ -97,6 +97,56 @@ pub fn iter_jsonl<T: DeserializeOwned>(path: impl AsRef<Path>) -> Result<impl It
     }))
 }
 
+/// A JSON-lines source for [`LfSet::apply_jsonl`](crate::lf::LfSet::apply_jsonl): a file, or
+/// any buffered reader (standard input, a decompressor) with a name for its error messages.
+/// Lines are read one at a time; blank lines are skipped.
+///
+/// ```no_run
+/// # fn main() -> metal_runtime::Result<()> {
+/// use metal_runtime::io::items::JsonLines;
+/// let file = JsonLines::open("reviews.jsonl")?;
+/// let stdin = JsonLines::from_reader(std::io::stdin().lock(), "<stdin>");
+/// # Ok(()) }
+/// ```
+pub struct JsonLines<'a> {
+    lines: Lines<Box<dyn std::io::BufRead + 'a>>,
+}
+
+impl JsonLines<'static> {
+    /// The lines of the file at `path`.
+    ///
+    /// # Errors
+    /// [`IoError::Os`] when the file cannot be opened, [`IoError::Malformed`] when it is not a
+    /// regular file.
+    pub fn open(path: impl AsRef<Path>) -> Result<Self> {
+        let file = open(path.as_ref())?;
+        Ok(JsonLines::from_reader(std::io::BufReader::new(file), path))
+    }
+}
+
+impl<'a> JsonLines<'a> {
+    /// The lines of `reader`; `name` stands for it in error messages.
+    pub fn from_reader(reader: impl std::io::BufRead + 'a, name: impl AsRef<Path>) -> Self {
+        JsonLines { lines: Lines::new(Box::new(reader), name.as_ref()) }
+    }
+
+    /// The file's path, or the reader's name.
+    pub fn name(&self) -> &Path {
+        self.lines.path()
+    }
+
+    /// The non-blank lines with their 1-based line numbers.
+    pub(crate) fn nonblank(self) -> impl Iterator<Item = Result<(usize, String)>> + 'a {
+        self.lines.filter(|line| !matches!(line, Ok((_, text)) if text.trim().is_empty())).map(|line| Ok(line?))
+    }
+}
+
+/// The message of a line of a JSON-lines file that is not valid JSON or not of the item type
+/// (what [`iter_jsonl`] reports for it).
+pub(crate) fn jsonl_error(path: &Path, line: usize, e: &serde_json::Error) -> String {
+    malformed(path, line as u64, json_message(e)).to_string()
+}
+
 /// The items of a JSON-lines file (see [`read_jsonl_numbered`]).
 ///
 /// # Errors
