@@ -26,8 +26,9 @@ fn every_lf_fires_on_the_training_subset_and_majority_vote_beats_the_bound_on_de
     let lfs = all_lfs();
     let train = data::load_train_subset(None).unwrap();
     let dev = data::load_dev(None).unwrap();
-    let l_train = lfs.apply(&train).unwrap();
-    let l_dev = lfs.apply(&dev).unwrap();
+    let config = ApplyConfig::default();
+    let l_train = lfs.apply_prepared(&train, lfs::prepare, &config).unwrap().0;
+    let l_dev = lfs.apply_prepared(&dev, lfs::prepare, &config).unwrap().0;
 
     let summary = LfSummary::new(&l_train).with_gold(&l_train, &gold(&train)).unwrap();
     for lf in &summary.lfs {

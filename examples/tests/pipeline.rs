@@ -5,6 +5,7 @@
 
 use metal_examples::news::{data, lfs};
 use metal_examples::pipeline::{self, CellId, Corpus, PipelineConfig, Results};
+use metal_runtime::lf::ApplyConfig;
 
 fn small_run() -> Results {
     let (train, dev, test) =
@@ -12,7 +13,7 @@ fn small_run() -> Results {
     let corpus = Corpus::new(
         "news",
         "Reuters-21578",
-        &lfs::all_lfs(),
+        |items: &[data::Article], config: &ApplyConfig| lfs::all_lfs().apply_prepared(items, lfs::prepare, config),
         (&train, &dev, &test),
         |a: &data::Article| format!("{}\n{}", a.title, a.text),
         |a: &data::Article| a.label,

@@ -51,8 +51,9 @@ fn lfs_cover_the_training_split_and_majority_vote_beats_the_bound_on_dev() {
     let lfs = all_lfs();
     let train = data::load_train(None).unwrap();
     let dev = data::load_dev(None).unwrap();
-    let l_train = lfs.apply(&train).unwrap();
-    let l_dev = lfs.apply(&dev).unwrap();
+    let config = ApplyConfig::default();
+    let l_train = lfs.apply_prepared(&train, lfs::parse, &config).unwrap().0;
+    let l_dev = lfs.apply_prepared(&dev, lfs::parse, &config).unwrap().0;
 
     // Coverage, overlaps and conflicts on the unlabeled training split; accuracy on dev.
     let summary = LfSummary::new(&l_train).with_gold(&l_dev, &gold(&dev)).unwrap();

@@ -17,6 +17,7 @@ use clap::Parser;
 use metal_examples::news::{data, lfs};
 use metal_examples::pipeline::{self, Args, CellId, Corpus, PaperNumbers};
 use metal_runtime::analysis::LfSummary;
+use metal_runtime::lf::ApplyConfig;
 use metal_runtime::Result;
 
 #[derive(Parser)]
@@ -56,7 +57,7 @@ fn run(args: &Args) -> Result<()> {
     let corpus = Corpus::new(
         "news",
         "Reuters-21578, Topic → Corporate | Markets",
-        &set,
+        |items: &[data::Article], config: &ApplyConfig| set.apply_prepared(items, lfs::prepare, config),
         (&train, &dev, &test),
         |a: &data::Article| format!("{}\n{}", a.title, a.text),
         |a: &data::Article| a.label,

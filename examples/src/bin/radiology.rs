@@ -15,6 +15,7 @@ use std::process::ExitCode;
 use clap::Parser;
 use metal_examples::pipeline::{self, Args, CellId, Corpus, PaperNumbers};
 use metal_examples::radiology::{data, lfs};
+use metal_runtime::lf::ApplyConfig;
 use metal_runtime::Result;
 
 #[derive(Parser)]
@@ -60,7 +61,7 @@ fn run(args: &Args, dev_size: usize) -> Result<()> {
     let corpus = Corpus::new(
         "radiology",
         "IU X-ray reports, Triage → Acute (Urgent | Emergent) | NonAcute (Normal | NonUrgent)",
-        &set,
+        |items: &[data::Report], config: &ApplyConfig| set.apply_prepared(items, lfs::parse, config),
         (&train, &dev, &test),
         |r: &data::Report| r.text.clone(),
         |r: &data::Report| r.label,

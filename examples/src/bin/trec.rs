@@ -16,6 +16,7 @@ use std::process::ExitCode;
 use clap::Parser;
 use metal_examples::pipeline::{self, Args, Corpus};
 use metal_examples::trec::{data, lfs};
+use metal_runtime::lf::ApplyConfig;
 use metal_runtime::Result;
 
 #[derive(Parser)]
@@ -43,7 +44,7 @@ fn run(args: &Args, dev_size: usize) -> Result<()> {
     let corpus = Corpus::new(
         &name,
         "TREC questions, 6 coarse classes → 50 fine classes",
-        &set,
+        |items: &[data::Question], config: &ApplyConfig| set.apply_with(items, config),
         (&train, &dev, &test),
         |q: &data::Question| q.text.clone(),
         |q: &data::Question| q.label,

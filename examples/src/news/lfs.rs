@@ -6,7 +6,9 @@
 //! its cue is absent. The LFs are keyword heuristics: each is imperfect, and many overlap.
 //!
 //! Words are matched whole and case-insensitively; a word is a maximal run of ASCII letters and
-//! digits, so `"4TH QTR"` has the words `4TH` and `QTR`, and `"13D"` is one word.
+//! digits, so `"4TH QTR"` has the words `4TH` and `QTR`, and `"13D"` is one word. The LFs read a
+//! [`Prepared`] article, cut into words once by [`prepare`], the preparation step of
+//! [`LfSet::apply_prepared`]: `all_lfs().apply_prepared(&articles, prepare, &config)`.
 
 use metal_runtime::prelude::*;
 
@@ -48,28 +50,65 @@ fn words(s: &str) -> impl Iterator<Item = &str> {
     s.split(|c: char| !c.is_ascii_alphanumeric()).filter(|w| !w.is_empty())
 }
 
-/// True if `s` contains any word of `list`, whole and ignoring case.
-fn has_any_word(s: &str, list: &[&str]) -> bool {
-    words(s).any(|w| list.iter().any(|k| w.eq_ignore_ascii_case(k)))
-}
-
-/// True if `s` contains the words of `phrase` one after the other, ignoring case and the
-/// punctuation or line breaks between them.
-fn has_phrase(s: &str, phrase: &str) -> bool {
-    let wanted: Vec<&str> = words(phrase).collect();
-    let text: Vec<&str> = words(s).collect();
-    !wanted.is_empty()
-        && text.windows(wanted.len()).any(|window| window.iter().zip(&wanted).all(|(a, b)| a.eq_ignore_ascii_case(b)))
-}
-
-/// True if `s` contains any phrase of `list` (see [`has_phrase`]).
-fn has_any_phrase(s: &str, list: &[&str]) -> bool {
-    list.iter().any(|p| has_phrase(s, p))
-}
-
 /// True if `s` contains a stock ticker in angle brackets, such as `<IBM>` or `<BP.L>`.
 fn has_ticker(s: &str) -> bool {
     s.match_indices('<').any(|(i, _)| s[i + 1..].find('>').is_some_and(|end| end > 0))
+}
+
+/// A text cut into its words once, for the LFs to look words and phrases up in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Words(Vec<String>);
+
+impl Words {
+    /// The words of `s` (see [`words`]).
+    pub fn of(s: &str) -> Self {
+        Words(words(s).map(str::to_owned).collect())
+    }
+
+    /// True if the text contains any word of `list`, whole and ignoring case.
+    fn has_any(&self, list: &[&str]) -> bool {
+        self.0.iter().any(|w| list.iter().any(|k| w.eq_ignore_ascii_case(k)))
+    }
+
+    /// True if the text contains the words of `phrase` one after the other, ignoring case and
+    /// the punctuation or line breaks between them.
+    fn has_phrase(&self, phrase: &str) -> bool {
+        let wanted: Vec<&str> = words(phrase).collect();
+        !wanted.is_empty()
+            && self
+                .0
+                .windows(wanted.len())
+                .any(|window| window.iter().zip(&wanted).all(|(a, b)| a.eq_ignore_ascii_case(b)))
+    }
+
+    /// True if the text contains any phrase of `list` (see [`has_phrase`](Self::has_phrase)).
+    fn has_any_phrase(&self, list: &[&str]) -> bool {
+        list.iter().any(|p| self.has_phrase(p))
+    }
+}
+
+/// An article as the LFs read it: its headline, body and text cut into words once (the
+/// preparation step of [`LfSet::apply_prepared`]), instead of once per LF.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Prepared {
+    /// The words of [`Article::headline`].
+    headline: Words,
+    /// Whether the headline carries a stock ticker such as `<IBM>`.
+    headline_ticker: bool,
+    /// The words of [`Article::body`].
+    body: Words,
+    /// The words of the whole text.
+    text: Words,
+}
+
+/// The preparation step: cuts an article's headline, body and text into words.
+pub fn prepare(a: &Article) -> Prepared {
+    Prepared {
+        headline: Words::of(a.headline()),
+        headline_ticker: has_ticker(a.headline()),
+        body: Words::of(a.body()),
+        text: Words::of(&a.text),
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -79,25 +118,25 @@ fn has_ticker(s: &str) -> bool {
 /// Votes Corporate when the headline carries a stock ticker such as `<IBM>`: Reuters tags
 /// company stories with the company's symbol.
 #[labeling_function(task = "Topic")]
-fn lf_ticker_in_headline(a: &Article) -> Option<Topic> {
-    has_ticker(a.headline()).then_some(Topic::Corporate)
+fn lf_ticker_in_headline(a: &Prepared) -> Option<Topic> {
+    a.headline_ticker.then_some(Topic::Corporate)
 }
 
 /// Votes Corporate when the headline names a company by its legal form: "Inc", "Corp", "Co",
 /// "Ltd", "PLC", "AG", "NV", "SA", "Bancorp".
 #[labeling_function(task = "Topic")]
-fn lf_company_in_headline(a: &Article) -> Option<Topic> {
+fn lf_company_in_headline(a: &Prepared) -> Option<Topic> {
     const FORMS: &[&str] = &["inc", "corp", "corporation", "co", "ltd", "plc", "ag", "nv", "sa", "bancorp"];
-    has_any_word(a.headline(), FORMS).then_some(Topic::Corporate)
+    a.headline.has_any(FORMS).then_some(Topic::Corporate)
 }
 
 /// Votes Corporate when the body speaks the language of a company's owners: "shareholders",
 /// "stockholders", "per share", "the company", "board of directors".
 #[labeling_function(task = "Topic")]
-fn lf_shareholder_language(a: &Article) -> Option<Topic> {
-    let body = a.body();
-    let hit = has_any_word(body, &["shareholder", "shareholders", "stockholders"])
-        || has_any_phrase(body, &["per share", "the company", "board of directors"]);
+fn lf_shareholder_language(a: &Prepared) -> Option<Topic> {
+    let body = &a.body;
+    let hit = body.has_any(&["shareholder", "shareholders", "stockholders"])
+        || body.has_any_phrase(&["per share", "the company", "board of directors"]);
     hit.then_some(Topic::Corporate)
 }
 
@@ -105,7 +144,7 @@ fn lf_shareholder_language(a: &Article) -> Option<Topic> {
 /// output or government: "prices", "market", "exports", "minister", "tonnes", "rates",
 /// "dollar", "economy"…
 #[labeling_function(task = "Topic")]
-fn lf_market_headline(a: &Article) -> Option<Topic> {
+fn lf_market_headline(a: &Prepared) -> Option<Topic> {
     const CUES: &[&str] = &[
         "price",
         "prices",
@@ -126,18 +165,18 @@ fn lf_market_headline(a: &Article) -> Option<Topic> {
         "dollar",
         "economy",
     ];
-    let headline = a.headline();
-    (!has_ticker(headline) && has_any_word(headline, CUES)).then_some(Topic::Markets)
+    let headline = &a.headline;
+    (!a.headline_ticker && headline.has_any(CUES)).then_some(Topic::Markets)
 }
 
 /// Votes Markets when the body quotes ministers, government officials, delegates, economists,
 /// traders or dealers, and has no per-share figures.
 #[labeling_function(task = "Topic")]
-fn lf_officials_and_traders(a: &Article) -> Option<Topic> {
+fn lf_officials_and_traders(a: &Prepared) -> Option<Topic> {
     const SOURCES: &[&str] =
         &["minister", "ministry", "government", "officials", "delegates", "economists", "traders", "dealers"];
-    let body = a.body();
-    (has_any_word(body, SOURCES) && !has_phrase(body, "per share")).then_some(Topic::Markets)
+    let body = &a.body;
+    (body.has_any(SOURCES) && !body.has_phrase("per share")).then_some(Topic::Markets)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -147,67 +186,67 @@ fn lf_officials_and_traders(a: &Article) -> Option<Topic> {
 /// Votes Performance when the headline reports results: "qtr", "net", "loss", "profit",
 /// "earnings", "shr", "revs", "4th", "first quarter"…
 #[labeling_function(task = "Corporate")]
-fn lf_results_headline(a: &Article) -> Option<Corporate> {
+fn lf_results_headline(a: &Prepared) -> Option<Corporate> {
     const CUES: &[&str] =
         &["qtr", "net", "loss", "profit", "earnings", "results", "shr", "revs", "1st", "2nd", "3rd", "4th"];
     const QUARTERS: &[&str] = &["first quarter", "second quarter", "third quarter", "fourth quarter"];
-    let headline = a.headline();
-    (has_any_word(headline, CUES) || has_any_phrase(headline, QUARTERS)).then_some(Corporate::Performance)
+    let headline = &a.headline;
+    (headline.has_any(CUES) || headline.has_any_phrase(QUARTERS)).then_some(Corporate::Performance)
 }
 
 /// Votes Performance when the body is an earnings table: a "Shr" line with "cts", "net" or
 /// "loss" figures.
 #[labeling_function(task = "Corporate")]
-fn lf_earnings_table(a: &Article) -> Option<Corporate> {
-    let body = a.body();
-    (has_any_word(body, &["shr"]) && has_any_word(body, &["cts", "net", "loss"])).then_some(Corporate::Performance)
+fn lf_earnings_table(a: &Prepared) -> Option<Corporate> {
+    let body = &a.body;
+    (body.has_any(&["shr"]) && body.has_any(&["cts", "net", "loss"])).then_some(Corporate::Performance)
 }
 
 /// Votes Performance on dividend news: "dividend", "payout", "div", "qtly", "payable" or a
 /// "stock split".
 #[labeling_function(task = "Corporate")]
-fn lf_dividend(a: &Article) -> Option<Corporate> {
+fn lf_dividend(a: &Prepared) -> Option<Corporate> {
     const CUES: &[&str] = &["dividend", "dividends", "payout", "div", "qtly", "payable"];
-    (has_any_word(&a.text, CUES) || has_phrase(&a.text, "stock split")).then_some(Corporate::Performance)
+    (a.text.has_any(CUES) || a.text.has_phrase("stock split")).then_some(Corporate::Performance)
 }
 
 /// Votes Funding on mergers and acquisitions: "acquire", "acquisition", "merger", "takeover",
 /// "buyout"…
 #[labeling_function(task = "Corporate")]
-fn lf_acquisition(a: &Article) -> Option<Corporate> {
+fn lf_acquisition(a: &Prepared) -> Option<Corporate> {
     const CUES: &[&str] =
         &["acquire", "acquires", "acquired", "acquiring", "acquisition", "merger", "merge", "takeover", "buyout"];
-    has_any_word(&a.text, CUES).then_some(Corporate::Funding)
+    a.text.has_any(CUES).then_some(Corporate::Funding)
 }
 
 /// Votes Funding when someone takes a holding: "stake" in the headline, a 13D filing, or a
 /// "pct stake" / "pct of the outstanding" shares in the body.
 #[labeling_function(task = "Corporate")]
-fn lf_stake(a: &Article) -> Option<Corporate> {
-    let body = a.body();
-    let hit = has_any_word(a.headline(), &["stake"])
-        || has_any_word(body, &["13d"])
-        || has_any_phrase(body, &["pct stake", "pct of the outstanding", "pct of its common"]);
+fn lf_stake(a: &Prepared) -> Option<Corporate> {
+    let body = &a.body;
+    let hit = a.headline.has_any(&["stake"])
+        || body.has_any(&["13d"])
+        || body.has_any_phrase(&["pct stake", "pct of the outstanding", "pct of its common"]);
     hit.then_some(Corporate::Funding)
 }
 
 /// Votes Funding on offers for a company: "tender offer", "offer for", "bid for", "definitive
 /// agreement", "letter of intent", "agreement in principle".
 #[labeling_function(task = "Corporate")]
-fn lf_tender_offer(a: &Article) -> Option<Corporate> {
+fn lf_tender_offer(a: &Prepared) -> Option<Corporate> {
     const CUES: &[&str] =
         &["tender offer", "offer for", "bid for", "definitive agreement", "letter of intent", "agreement in principle"];
-    has_any_phrase(&a.text, CUES).then_some(Corporate::Funding)
+    a.text.has_any_phrase(CUES).then_some(Corporate::Funding)
 }
 
 /// Votes Funding when the headline buys or sells ("sells", "buys", "sale", "completes",
 /// "divestiture") and the article speaks of a unit, subsidiary, division, company or assets.
 #[labeling_function(task = "Corporate")]
-fn lf_sells_unit(a: &Article) -> Option<Corporate> {
+fn lf_sells_unit(a: &Prepared) -> Option<Corporate> {
     const DEALS: &[&str] = &["sell", "sells", "buy", "buys", "sale", "completes", "divestiture", "divest"];
     const THINGS: &[&str] =
         &["unit", "units", "subsidiary", "division", "company", "businesses", "operations", "assets"];
-    (has_any_word(a.headline(), DEALS) && has_any_word(&a.text, THINGS)).then_some(Corporate::Funding)
+    (a.headline.has_any(DEALS) && a.text.has_any(THINGS)).then_some(Corporate::Funding)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -217,7 +256,7 @@ fn lf_sells_unit(a: &Article) -> Option<Corporate> {
 /// Votes Money on money-market and interest-rate news: "money market", "bank rate", "interest
 /// rates", "discount rate", "prime rate", "money supply", "repurchase agreements".
 #[labeling_function(task = "Markets")]
-fn lf_money_market(a: &Article) -> Option<Markets> {
+fn lf_money_market(a: &Prepared) -> Option<Markets> {
     const CUES: &[&str] = &[
         "money market",
         "bank rate",
@@ -228,80 +267,80 @@ fn lf_money_market(a: &Article) -> Option<Markets> {
         "money supply",
         "repurchase agreements",
     ];
-    has_any_phrase(&a.text, CUES).then_some(Markets::Money)
+    a.text.has_any_phrase(CUES).then_some(Markets::Money)
 }
 
 /// Votes Money on currency news: a currency in the headline ("dollar", "yen", "sterling",
 /// "franc", "currency", "forex") or "exchange rate(s)" / "foreign exchange" in the body.
 #[labeling_function(task = "Markets")]
-fn lf_currency(a: &Article) -> Option<Markets> {
+fn lf_currency(a: &Prepared) -> Option<Markets> {
     const CURRENCIES: &[&str] =
         &["dollar", "dollars", "yen", "sterling", "franc", "francs", "currency", "currencies", "forex"];
-    let hit = has_any_word(a.headline(), CURRENCIES)
-        || has_any_phrase(a.body(), &["exchange rate", "exchange rates", "foreign exchange"]);
+    let hit = a.headline.has_any(CURRENCIES)
+        || a.body.has_any_phrase(&["exchange rate", "exchange rates", "foreign exchange"]);
     hit.then_some(Markets::Money)
 }
 
 /// Votes Money when a central bank or monetary policy is mentioned: "Bundesbank", "Fed",
 /// "Federal Reserve", "central bank", "Bank of England", "Bank of Japan", "monetary".
 #[labeling_function(task = "Markets")]
-fn lf_central_bank(a: &Article) -> Option<Markets> {
+fn lf_central_bank(a: &Prepared) -> Option<Markets> {
     const BANKS: &[&str] = &["central bank", "federal reserve", "bank of england", "bank of japan"];
-    let hit = has_any_word(&a.text, &["bundesbank", "fed", "monetary"]) || has_any_phrase(&a.text, BANKS);
+    let hit = a.text.has_any(&["bundesbank", "fed", "monetary"]) || a.text.has_any_phrase(BANKS);
     hit.then_some(Markets::Money)
 }
 
 /// Votes Commodity when physical quantities are given: "tonnes", "tons", "bushels", "bags",
 /// "barrels", "bpd", "ounces", "lbs".
 #[labeling_function(task = "Markets")]
-fn lf_tonnage(a: &Article) -> Option<Markets> {
+fn lf_tonnage(a: &Prepared) -> Option<Markets> {
     const UNITS: &[&str] = &["tonnes", "tonne", "tons", "bushels", "bags", "barrels", "bpd", "ounces", "lbs"];
-    has_any_word(&a.text, UNITS).then_some(Markets::Commodity)
+    a.text.has_any(UNITS).then_some(Markets::Commodity)
 }
 
 /// Votes Commodity on grain and farm news: "wheat", "grain", "corn", "maize", "soybeans",
 /// "barley", "rice", "oilseed", "USDA", "crop"…
 #[labeling_function(task = "Markets")]
-fn lf_grain(a: &Article) -> Option<Markets> {
+fn lf_grain(a: &Prepared) -> Option<Markets> {
     const CROPS: &[&str] = &[
         "wheat", "grain", "corn", "maize", "soybean", "soybeans", "barley", "rice", "sorghum", "oilseed", "rapeseed",
         "usda", "crop", "crops",
     ];
-    has_any_word(&a.text, CROPS).then_some(Markets::Commodity)
+    a.text.has_any(CROPS).then_some(Markets::Commodity)
 }
 
 /// Votes Commodity on oil news ("crude", "oil", "OPEC", "gasoline", "refinery", "petroleum",
 /// "barrels", "bpd") unless the headline carries a company ticker.
 #[labeling_function(task = "Markets")]
-fn lf_oil(a: &Article) -> Option<Markets> {
+fn lf_oil(a: &Prepared) -> Option<Markets> {
     const CUES: &[&str] = &["crude", "oil", "opec", "gasoline", "refinery", "petroleum", "barrels", "bpd"];
-    (!has_ticker(a.headline()) && has_any_word(&a.text, CUES)).then_some(Markets::Commodity)
+    (!a.headline_ticker && a.text.has_any(CUES)).then_some(Markets::Commodity)
 }
 
 /// Votes Commodity on soft commodities and livestock: "sugar", "coffee", "cocoa", "cotton",
 /// "rubber", "tea", "cattle", "hogs"…
 #[labeling_function(task = "Markets")]
-fn lf_softs(a: &Article) -> Option<Markets> {
+fn lf_softs(a: &Prepared) -> Option<Markets> {
     const SOFTS: &[&str] = &["sugar", "coffee", "cocoa", "cotton", "rubber", "tea", "livestock", "cattle", "hogs"];
-    has_any_word(&a.text, SOFTS).then_some(Markets::Commodity)
+    a.text.has_any(SOFTS).then_some(Markets::Commodity)
 }
 
 /// Votes Commodity on metals: a metal in a headline without a company ticker ("gold",
 /// "copper", "tin", "steel"…), or mining words in the body ("ounces", "smelter", "mine", "ore").
 #[labeling_function(task = "Markets")]
-fn lf_metals(a: &Article) -> Option<Markets> {
+fn lf_metals(a: &Prepared) -> Option<Markets> {
     const PRECIOUS: &[&str] = &["gold", "silver", "platinum"];
     const BASE: &[&str] =
         &["copper", "tin", "zinc", "lead", "nickel", "aluminium", "aluminum", "steel", "metal", "metals"];
-    let headline = a.headline();
-    let hit = has_any_word(headline, PRECIOUS)
-        || has_any_word(headline, BASE)
-        || has_any_word(a.body(), &["ounce", "ounces", "smelter", "mine", "ore"]);
-    (!has_ticker(headline) && hit).then_some(Markets::Commodity)
+    let headline = &a.headline;
+    let hit = headline.has_any(PRECIOUS)
+        || headline.has_any(BASE)
+        || a.body.has_any(&["ounce", "ounces", "smelter", "mine", "ore"]);
+    (!a.headline_ticker && hit).then_some(Markets::Commodity)
 }
 
 /// All LFs of the news task, in label-matrix column order: Topic, then Corporate, then Markets.
-pub fn all_lfs() -> LfSet<news::Schema, Article> {
+pub fn all_lfs() -> LfSet<news::Schema, Prepared> {
     lfs![
         lf_ticker_in_headline,
         lf_company_in_headline,
@@ -330,8 +369,13 @@ pub fn all_lfs() -> LfSet<news::Schema, Article> {
 mod tests {
     use super::*;
 
+    /// An article with the given headline and body, prepared as the LFs read it.
+    fn article(headline: &str, body: &str) -> Prepared {
+        prepare(&raw_article(headline, body))
+    }
+
     /// An article with the given headline and body, in the data files' layout.
-    fn article(headline: &str, body: &str) -> Article {
+    fn raw_article(headline: &str, body: &str) -> Article {
         let text = if body.is_empty() { headline.to_owned() } else { format!("{headline}\n\n{body}") };
         Article {
             id: "test".into(),
@@ -348,10 +392,10 @@ mod tests {
 
     #[test]
     fn word_helpers() {
-        assert!(has_any_word("ACME <ACM> 4TH QTR NET", &["qtr"]));
-        assert!(!has_any_word("netherlands output", &["net"]));
-        assert!(has_phrase("said its\n    TENDER  offer, which", "tender offer"));
-        assert!(!has_phrase("tender for offer", "tender offer"));
+        assert!(Words::of("ACME <ACM> 4TH QTR NET").has_any(&["qtr"]));
+        assert!(!Words::of("netherlands output").has_any(&["net"]));
+        assert!(Words::of("said its\n    TENDER  offer, which").has_phrase("tender offer"));
+        assert!(!Words::of("tender for offer").has_phrase("tender offer"));
         assert!(has_ticker("ACME CORP <ACM.N> SETS PAYOUT"));
         assert!(!has_ticker("PRICES < 5 DLRS"));
         assert!(!has_ticker("EMPTY <> BRACKETS"));

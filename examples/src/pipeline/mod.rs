@@ -31,7 +31,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
 
-use metal_runtime::error::IoError;
+use metal_runtime::error::{ApplyError, IoError};
 use metal_runtime::featurize::FeaturizerConfig;
 use metal_runtime::prelude::*;
 use metal_runtime::schema::TaskGraph;
@@ -73,17 +73,18 @@ pub struct Corpus {
 }
 
 impl Corpus {
-    /// Applies `lfs` to the three splits; `text` gives the text the end model reads and `gold`
-    /// the gold end label of an item (never read for the training items).
+    /// Labels the three splits with `label` (an LF set's `apply_with`, or `apply_prepared` with
+    /// its preparation step); `text` gives the text the end model reads and `gold` the gold end
+    /// label of an item (never read for the training items).
     ///
     /// # Errors
     /// An LF that panics ([`ApplyError`](metal_runtime::error::ApplyError)), or a split that is
     /// empty.
     #[allow(clippy::too_many_arguments, reason = "three splits and three per-item accessors")]
-    pub fn new<S: TaskSchema, T: Sync + 'static>(
+    pub fn new<T>(
         name: &str,
         title: &str,
-        lfs: &LfSet<S, T>,
+        label: impl Fn(&[T], &ApplyConfig) -> std::result::Result<(LabelMatrix, ApplyReport), ApplyError>,
         (train, dev, test): (&[T], &[T], &[T]),
         text: impl Fn(&T) -> String,
         gold: impl Fn(&T) -> usize,
@@ -100,9 +101,9 @@ impl Corpus {
         }
         let start = Instant::now();
         let quiet = ApplyConfig { progress: false, ..ApplyConfig::default() };
-        let (l_train, _) = lfs.apply_with(train, &quiet)?;
-        let (l_dev, _) = lfs.apply_with(dev, &quiet)?;
-        let (l_test, _) = lfs.apply_with(test, &quiet)?;
+        let (l_train, _) = label(train, &quiet)?;
+        let (l_dev, _) = label(dev, &quiet)?;
+        let (l_test, _) = label(test, &quiet)?;
         let apply_seconds = start.elapsed().as_secs_f64();
         Ok(Corpus {
             name: name.into(),
@@ -250,23 +251,29 @@ pub fn label_corpora() -> Result<Vec<Corpus>> {
     let news = {
         use news::data;
         let (train, dev, test) = (data::load_train_subset(None)?, data::load_dev(None)?, data::load_test(None)?);
-        Corpus::new("news", "", &news::lfs::all_lfs(), (&train, &dev, &test), no_text, |a: &data::Article| a.label)?
+        let set = news::lfs::all_lfs();
+        let label =
+            |items: &[data::Article], config: &ApplyConfig| set.apply_prepared(items, news::lfs::prepare, config);
+        Corpus::new("news", "", label, (&train, &dev, &test), no_text, |a: &data::Article| a.label)?
     };
     let radiology = {
         use radiology::data;
         let train = data::load_train(None)?;
         let dev = draw(&data::load_dev(None)?, DEV_SIZE, DEV_SEED);
         let test = data::load_test(None)?;
-        Corpus::new("radiology", "", &radiology::lfs::all_lfs(), (&train, &dev, &test), no_text, |r: &data::Report| {
-            r.label
-        })?
+        let set = radiology::lfs::all_lfs();
+        let label =
+            |items: &[data::Report], config: &ApplyConfig| set.apply_prepared(items, radiology::lfs::parse, config);
+        Corpus::new("radiology", "", label, (&train, &dev, &test), no_text, |r: &data::Report| r.label)?
     };
     let trec = {
         use trec::data;
         let train = data::load_train(None)?;
         let dev = draw(&data::load_dev(None)?, DEV_SIZE, DEV_SEED);
         let test = data::load_test(None)?;
-        Corpus::new("trec", "", &trec::lfs::all_lfs(), (&train, &dev, &test), no_text, |q: &data::Question| q.label)?
+        let set = trec::lfs::all_lfs();
+        let label = |items: &[data::Question], config: &ApplyConfig| set.apply_with(items, config);
+        Corpus::new("trec", "", label, (&train, &dev, &test), no_text, |q: &data::Question| q.label)?
     };
     Ok(vec![news, radiology, trec])
 }

@@ -6,6 +6,9 @@
 //! cue is absent. The LFs are keyword heuristics in the style of a radiologist's triage rules:
 //! each is imperfect, and many overlap. They never read the gold MeSH annotations.
 //!
+//! The LFs read a [`Parsed`] report, cut into clauses once by [`parse`], the preparation step of
+//! [`LfSet::apply_prepared`]: `all_lfs().apply_prepared(&reports, parse, &config)`.
+//!
 //! # Matching
 //!
 //! Words are matched whole and case-insensitively; a word is a maximal run of ASCII letters and
@@ -223,6 +226,30 @@ impl Clauses {
     /// Some term of `terms` has a definite mention (neither negated, old nor hedged).
     fn has_definite(&self, terms: &[&str]) -> bool {
         self.mentions(terms).iter().any(Mention::is_definite)
+    }
+}
+
+/// A report as the LFs read it: each section cut into clauses once (the preparation step of
+/// [`LfSet::apply_prepared`]), instead of once per LF.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Parsed {
+    /// The whole report ([`Report::body`]).
+    body: Clauses,
+    /// The impression, or the findings when it is empty ([`Report::conclusion`]).
+    conclusion: Clauses,
+    /// The impression section.
+    impression: Clauses,
+    /// The findings section.
+    findings: Clauses,
+}
+
+/// The preparation step: cuts a report's sections into clauses.
+pub fn parse(r: &Report) -> Parsed {
+    Parsed {
+        body: Clauses::of(r.body()),
+        conclusion: Clauses::of(r.conclusion()),
+        impression: Clauses::of(&r.impression),
+        findings: Clauses::of(&r.findings),
     }
 }
 
@@ -539,22 +566,22 @@ fn has_acute(text: &Clauses) -> bool {
 }
 
 /// Votes Emergent when the report's body has a definite mention of `terms`.
-fn emergent_if(r: &Report, terms: &[&str]) -> Option<Acute> {
-    Clauses::of(r.body()).has_definite(terms).then_some(Acute::Emergent)
+fn emergent_if(r: &Parsed, terms: &[&str]) -> Option<Acute> {
+    r.body.has_definite(terms).then_some(Acute::Emergent)
 }
 
 /// Votes Urgent when the report's body has a current mention of `terms` and no definite
 /// emergent finding.
-fn urgent_if(r: &Report, terms: &[&str]) -> Option<Acute> {
-    let body = Clauses::of(r.body());
-    (body.has_current(terms) && !has_emergent(&body)).then_some(Acute::Urgent)
+fn urgent_if(r: &Parsed, terms: &[&str]) -> Option<Acute> {
+    let body = &r.body;
+    (body.has_current(terms) && !has_emergent(body)).then_some(Acute::Urgent)
 }
 
 /// Votes NonUrgent when the report's body mentions `terms` without negation and has no acute
 /// finding.
-fn non_urgent_if(r: &Report, terms: &[&str]) -> Option<NonAcute> {
-    let body = Clauses::of(r.body());
-    (body.affirms(terms) && !has_acute(&body)).then_some(NonAcute::NonUrgent)
+fn non_urgent_if(r: &Parsed, terms: &[&str]) -> Option<NonAcute> {
+    let body = &r.body;
+    (body.affirms(terms) && !has_acute(body)).then_some(NonAcute::NonUrgent)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -564,38 +591,38 @@ fn non_urgent_if(r: &Report, terms: &[&str]) -> Option<NonAcute> {
 /// Votes NonAcute when the conclusion rules acute disease out: "no acute", "normal chest", "no
 /// active disease", "negative for acute"…
 #[labeling_function(task = "Triage")]
-fn lf_no_acute_impression(r: &Report) -> Option<Triage> {
-    Clauses::of(r.conclusion()).mentions_any(NO_ACUTE).then_some(Triage::NonAcute)
+fn lf_no_acute_impression(r: &Parsed) -> Option<Triage> {
+    r.conclusion.mentions_any(NO_ACUTE).then_some(Triage::NonAcute)
 }
 
 /// Votes NonAcute when the report says the lungs are clear and has no acute finding.
 #[labeling_function(task = "Triage")]
-fn lf_clear_lungs(r: &Report) -> Option<Triage> {
-    let body = Clauses::of(r.body());
-    (body.mentions_any(CLEAR_LUNGS) && !has_acute(&body)).then_some(Triage::NonAcute)
+fn lf_clear_lungs(r: &Parsed) -> Option<Triage> {
+    let body = &r.body;
+    (body.mentions_any(CLEAR_LUNGS) && !has_acute(body)).then_some(Triage::NonAcute)
 }
 
 /// Votes NonAcute when the report lists acute findings only to rule them out ("No focal
 /// consolidation, effusion, or pneumothorax") and has none.
 #[labeling_function(task = "Triage")]
-fn lf_pertinent_negatives(r: &Report) -> Option<Triage> {
-    let body = Clauses::of(r.body());
+fn lf_pertinent_negatives(r: &Parsed) -> Option<Triage> {
+    let body = &r.body;
     let listed = body.mentions_any(URGENT) || body.mentions_any(EMERGENT);
-    (listed && !has_acute(&body)).then_some(Triage::NonAcute)
+    (listed && !has_acute(body)).then_some(Triage::NonAcute)
 }
 
 /// Votes Acute when the impression has a current urgent or emergent finding.
 #[labeling_function(task = "Triage")]
-fn lf_acute_impression(r: &Report) -> Option<Triage> {
-    let impression = Clauses::of(&r.impression);
+fn lf_acute_impression(r: &Parsed) -> Option<Triage> {
+    let impression = &r.impression;
     (impression.has_current(URGENT) || impression.has_current(EMERGENT)).then_some(Triage::Acute)
 }
 
 /// Votes Acute when the findings have a current airspace disease, effusion, opacity or emergent
 /// finding.
 #[labeling_function(task = "Triage")]
-fn lf_acute_findings(r: &Report) -> Option<Triage> {
-    let findings = Clauses::of(&r.findings);
+fn lf_acute_findings(r: &Parsed) -> Option<Triage> {
+    let findings = &r.findings;
     let hit = [AIRSPACE, EFFUSION, OPACITY, EMERGENT].iter().any(|terms| findings.has_current(terms));
     hit.then_some(Triage::Acute)
 }
@@ -606,78 +633,78 @@ fn lf_acute_findings(r: &Report) -> Option<Triage> {
 
 /// Votes Emergent on a definite pneumothorax (also hydro- and hemopneumothorax).
 #[labeling_function(task = "Acute")]
-fn lf_pneumothorax(r: &Report) -> Option<Acute> {
+fn lf_pneumothorax(r: &Parsed) -> Option<Acute> {
     emergent_if(r, PNEUMOTHORAX)
 }
 
 /// Votes Emergent on definite pulmonary edema or heart failure: "edema", "heart failure",
 /// "cardiac failure", "CHF".
 #[labeling_function(task = "Acute")]
-fn lf_edema(r: &Report) -> Option<Acute> {
+fn lf_edema(r: &Parsed) -> Option<Acute> {
     emergent_if(r, EDEMA)
 }
 
 /// Votes Emergent on a large pleural effusion: "large", "massive" or "extensive" before the
 /// effusion in its clause.
 #[labeling_function(task = "Acute")]
-fn lf_large_effusion(r: &Report) -> Option<Acute> {
-    large_effusion(&Clauses::of(r.body())).then_some(Acute::Emergent)
+fn lf_large_effusion(r: &Parsed) -> Option<Acute> {
+    large_effusion(&r.body).then_some(Acute::Emergent)
 }
 
 /// Votes Emergent on extraluminal air: pneumoperitoneum, free air, subcutaneous emphysema,
 /// pneumomediastinum.
 #[labeling_function(task = "Acute")]
-fn lf_free_air(r: &Report) -> Option<Acute> {
+fn lf_free_air(r: &Parsed) -> Option<Acute> {
     emergent_if(r, FREE_AIR)
 }
 
 /// Votes Emergent on a definite aortic aneurysm or dissection or a pericardial effusion.
 #[labeling_function(task = "Acute")]
-fn lf_cardiovascular(r: &Report) -> Option<Acute> {
+fn lf_cardiovascular(r: &Parsed) -> Option<Acute> {
     emergent_if(r, CARDIOVASCULAR)
 }
 
 /// Votes Urgent on current airspace disease: consolidation, pneumonia, infiltrate.
 #[labeling_function(task = "Acute")]
-fn lf_airspace(r: &Report) -> Option<Acute> {
+fn lf_airspace(r: &Parsed) -> Option<Acute> {
     urgent_if(r, AIRSPACE)
 }
 
 /// Votes Urgent on a current pleural effusion that is not large.
 #[labeling_function(task = "Acute")]
-fn lf_effusion(r: &Report) -> Option<Acute> {
+fn lf_effusion(r: &Parsed) -> Option<Acute> {
     urgent_if(r, EFFUSION)
 }
 
 /// Votes Urgent on a current opacity, density or mass.
 #[labeling_function(task = "Acute")]
-fn lf_opacity(r: &Report) -> Option<Acute> {
+fn lf_opacity(r: &Parsed) -> Option<Acute> {
     urgent_if(r, OPACITY)
 }
 
 /// Votes Urgent on a fracture or dislocation that is not old or healed.
 #[labeling_function(task = "Acute")]
-fn lf_fracture(r: &Report) -> Option<Acute> {
+fn lf_fracture(r: &Parsed) -> Option<Acute> {
     urgent_if(r, FRACTURE)
 }
 
 /// Votes Urgent on vascular congestion, tuberculosis, cavitation, bronchitis, volume loss,
 /// mediastinal shift or collapse.
 #[labeling_function(task = "Acute")]
-fn lf_congestion(r: &Report) -> Option<Acute> {
+fn lf_congestion(r: &Parsed) -> Option<Acute> {
     urgent_if(r, CONGESTION)
 }
 
 /// Votes Urgent on a moderately or markedly enlarged heart: "cardiomegaly", "enlarged" or
 /// "large" with a grade of [`SEVERE`] in a clause about the heart.
 #[labeling_function(task = "Acute")]
-fn lf_marked_cardiomegaly(r: &Report) -> Option<Acute> {
-    let body = Clauses::of(r.body());
+fn lf_marked_cardiomegaly(r: &Parsed) -> Option<Acute> {
+    let body = &r.body;
     let hit = body
         .mentions(&["cardiomegaly", "enlarged", "enlargement", "large"])
         .iter()
         .any(|m| m.is_affirmed() && has_any(m.clause, HEART) && has_any(m.clause, SEVERE));
-    (hit && !has_emergent(&body)).then_some(Acute::Urgent)
+    (hit && !has_emergent(body)).then_some(Acute::Urgent)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -687,8 +714,8 @@ fn lf_marked_cardiomegaly(r: &Report) -> Option<Acute> {
 /// Votes Normal when the report calls something normal or clear and mentions no finding of any
 /// severity without negating it.
 #[labeling_function(task = "NonAcute")]
-fn lf_normal(r: &Report) -> Option<NonAcute> {
-    let body = Clauses::of(r.body());
+fn lf_normal(r: &Parsed) -> Option<NonAcute> {
+    let body = &r.body;
     let finding = [URGENT, EMERGENT, GRANULOMA, DEGENERATIVE, AORTA, DEVICES, CHRONIC_LUNG, BIG_HEART, NODULE]
         .iter()
         .any(|terms| body.affirms(terms));
@@ -697,66 +724,66 @@ fn lf_normal(r: &Report) -> Option<NonAcute> {
 
 /// Votes NonUrgent on granulomas and calcified nodes, without an acute finding.
 #[labeling_function(task = "NonAcute")]
-fn lf_granuloma(r: &Report) -> Option<NonAcute> {
+fn lf_granuloma(r: &Parsed) -> Option<NonAcute> {
     non_urgent_if(r, GRANULOMA)
 }
 
 /// Votes NonUrgent on degenerative spine and other chronic bone changes (spondylosis,
 /// scoliosis, kyphosis, osteopenia), without an acute finding.
 #[labeling_function(task = "NonAcute")]
-fn lf_degenerative(r: &Report) -> Option<NonAcute> {
+fn lf_degenerative(r: &Parsed) -> Option<NonAcute> {
     non_urgent_if(r, DEGENERATIVE)
 }
 
 /// Votes NonUrgent on a tortuous, ectatic, unfolded or atherosclerotic aorta, without an acute
 /// finding.
 #[labeling_function(task = "NonAcute")]
-fn lf_aorta(r: &Report) -> Option<NonAcute> {
+fn lf_aorta(r: &Parsed) -> Option<NonAcute> {
     non_urgent_if(r, AORTA)
 }
 
 /// Votes NonUrgent on surgical changes and devices (sternotomy, clips, catheters, pacemakers,
 /// tubes, stents), without an acute finding.
 #[labeling_function(task = "NonAcute")]
-fn lf_devices(r: &Report) -> Option<NonAcute> {
+fn lf_devices(r: &Parsed) -> Option<NonAcute> {
     non_urgent_if(r, DEVICES)
 }
 
 /// Votes NonUrgent on chronic lung changes (hyperinflation, emphysema, COPD, scarring,
 /// atelectasis, interstitial markings, low lung volumes), without an acute finding.
 #[labeling_function(task = "NonAcute")]
-fn lf_chronic_lung(r: &Report) -> Option<NonAcute> {
+fn lf_chronic_lung(r: &Parsed) -> Option<NonAcute> {
     non_urgent_if(r, CHRONIC_LUNG)
 }
 
 /// Votes NonUrgent on a mildly enlarged or borderline heart (a word of [`BIG_HEART`] in a
 /// clause about the heart), without an acute finding.
 #[labeling_function(task = "NonAcute")]
-fn lf_mild_cardiomegaly(r: &Report) -> Option<NonAcute> {
-    let body = Clauses::of(r.body());
+fn lf_mild_cardiomegaly(r: &Parsed) -> Option<NonAcute> {
+    let body = &r.body;
     let hit = body.mentions(BIG_HEART).iter().any(|m| m.is_affirmed() && has_any(m.clause, HEART));
-    (hit && !has_acute(&body)).then_some(NonAcute::NonUrgent)
+    (hit && !has_acute(body)).then_some(NonAcute::NonUrgent)
 }
 
 /// Votes NonUrgent on nodules, calcifications and other incidental lesions, without an acute
 /// finding.
 #[labeling_function(task = "NonAcute")]
-fn lf_nodule(r: &Report) -> Option<NonAcute> {
+fn lf_nodule(r: &Parsed) -> Option<NonAcute> {
     non_urgent_if(r, NODULE)
 }
 
 /// Votes NonUrgent when an urgent or emergent finding is qualified old, chronic or healed ("old
 /// rib fractures") and the report has no acute finding.
 #[labeling_function(task = "NonAcute")]
-fn lf_old_injury(r: &Report) -> Option<NonAcute> {
-    let body = Clauses::of(r.body());
+fn lf_old_injury(r: &Parsed) -> Option<NonAcute> {
+    let body = &r.body;
     let old = [URGENT, EMERGENT].iter().any(|terms| body.mentions(terms).iter().any(|m| m.is_affirmed() && m.is_old()));
-    (old && !has_acute(&body)).then_some(NonAcute::NonUrgent)
+    (old && !has_acute(body)).then_some(NonAcute::NonUrgent)
 }
 
 /// All LFs of the radiology task, in label-matrix column order: Triage, then Acute, then
 /// NonAcute.
-pub fn all_lfs() -> LfSet<triage::Schema, Report> {
+pub fn all_lfs() -> LfSet<triage::Schema, Parsed> {
     lfs![
         lf_no_acute_impression,
         lf_clear_lungs,
@@ -791,8 +818,13 @@ mod tests {
     use super::*;
     use crate::radiology::data::{end_label_of_data_label, DATA_LABELS, END_LABELS};
 
+    /// A report with the given findings and impression, prepared as the LFs read it.
+    fn report(findings: &str, impression: &str) -> Parsed {
+        parse(&raw_report(findings, impression))
+    }
+
     /// A report with the given findings and impression, in the data files' layout.
-    fn report(findings: &str, impression: &str) -> Report {
+    fn raw_report(findings: &str, impression: &str) -> Report {
         let mut sections = Vec::new();
         if !findings.is_empty() {
             sections.push(format!("FINDINGS: {findings}"));
