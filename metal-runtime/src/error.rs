@@ -218,7 +218,9 @@ pub enum ApplyError {
         /// The number of labels of the LF's task.
         n_labels: usize,
     },
-    /// The items' reader failed (see [`LfSet::try_apply_iter`](crate::lf::LfSet::try_apply_iter)).
+    /// The items' reader failed (see [`LfSet::try_apply_iter`](crate::lf::LfSet::try_apply_iter)),
+    /// or a line of a JSON-lines source could not be read or parsed
+    /// ([`LfSet::apply_jsonl`](crate::lf::LfSet::apply_jsonl)).
     #[error("reading item {item} failed: {message}")]
     Read {
         /// Index of the item that could not be read.

@@ -335,8 +335,8 @@ impl<S: TaskSchema, X: ?Sized + 'static> LfSet<S, X> {
 
     /// Applies every LF to the items of any iterator, without holding them all: items are read
     /// in batches of a few chunks per thread, each batch is applied in parallel and appended to
-    /// the label matrix, then dropped; the next batch is read while one is applied. Memory is the label
-    /// matrix plus two batches. The matrix and the report's counts are those of
+    /// the label matrix, then dropped; the next batch is read while one is applied. Memory is the
+    /// label matrix plus two batches. The matrix and the report's counts are those of
     /// [`apply_with`](Self::apply_with) on the same items.
     ///
     /// ```
@@ -501,16 +501,16 @@ struct ChunkOut {
     unreadable: Option<(usize, String)>,
 }
 
-/// Applies the LFs to one chunk. `first_stop` holds the smallest item any chunk has stopped on
-/// (a panic under [`PanicPolicy::Fail`], or an item that could not be read): a chunk stops there
-/// and skips the items past that one, which cannot change the error reported (the first in item
-/// order).
 /// The index that stands for the preparation step in [`Panic::lf`].
 const PREPARATION: usize = usize::MAX;
 
 /// The name the preparation step is reported under.
 const PREPARATION_NAME: &str = "(preparation)";
 
+/// Applies the LFs to one chunk. `first_stop` holds the smallest item any chunk has stopped on
+/// (a panic under [`PanicPolicy::Fail`], or an item that could not be read): a chunk stops there
+/// and skips the items past that one, which cannot change the error reported (the first in item
+/// order).
 fn apply_chunk<X, P: ?Sized>(
     lfs: &[Box<dyn ErasedLf<P>>],
     cards: &[u16],
