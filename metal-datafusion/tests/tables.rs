@@ -1,0 +1,134 @@
+//! LFs over Parquet, CSV and JSON-lines tables give the label matrix of the same items in memory;
+//! bad tables give errors that name the file and the row.
+
+use std::path::Path;
+
+use datafusion::dataframe::DataFrameWriteOptions;
+use datafusion::prelude::{JsonReadOptions, SessionConfig, SessionContext};
+use metal_datafusion::{apply_table, apply_table_prepared, Format, Table, TableError};
+use metal_runtime::error::ApplyError;
+use metal_runtime::prelude::*;
+use serde::{Deserialize, Serialize};
+
+#[task_schema]
+pub mod sentiment {
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub enum Sentiment {
+        Negative,
+        Positive,
+    }
+}
+use sentiment::Sentiment;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct Review {
+    id: i64,
+    text: String,
+}
+
+#[labeling_function]
+fn lf_good(r: &Review) -> Option<Sentiment> {
+    r.text.contains("good").then_some(Sentiment::Positive)
+}
+
+#[labeling_function]
+fn lf_bad(r: &Review) -> Option<Sentiment> {
+    r.text.contains("bad").then_some(Sentiment::Negative)
+}
+
+#[labeling_function]
+fn lf_every_third(r: &Review) -> Option<Sentiment> {
+    (r.id % 3 == 0).then_some(Sentiment::Positive)
+}
+
+fn lfs() -> LfSet<sentiment::Schema, Review> {
+    lfs![lf_good, lf_bad, lf_every_third]
+}
+
+/// 20,000 reviews: more than two of DataFusion's record batches (8,192 rows).
+fn reviews() -> Vec<Review> {
+    let words = ["good", "bad", "fine", "good and bad", "meh"];
+    (0..20_000).map(|i| Review { id: i, text: format!("review {i}: {}", words[(i as usize * 7) % 5]) }).collect()
+}
+
+fn write_jsonl(path: &Path, items: &[Review]) {
+    let lines: Vec<String> = items.iter().map(|r| serde_json::to_string(r).unwrap()).collect();
+    std::fs::write(path, lines.join("\n") + "\n").unwrap();
+}
+
+fn write_csv(path: &Path, items: &[Review]) {
+    let mut text = String::from("id,text\n");
+    for r in items {
+        text.push_str(&format!("{},{}\n", r.id, r.text));
+    }
+    std::fs::write(path, text).unwrap();
+}
+
+/// Converts a JSON-lines file into one Parquet file with DataFusion.
+fn write_parquet(jsonl: &Path, parquet: &Path) {
+    let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
+    runtime.block_on(async {
+        let ctx = SessionContext::new_with_config(SessionConfig::new().with_target_partitions(1));
+        let frame =
+            ctx.read_json(jsonl.to_str().unwrap(), JsonReadOptions::default().file_extension(".jsonl")).await.unwrap();
+        frame.write_parquet(parquet.to_str().unwrap(), DataFrameWriteOptions::new(), None).await.unwrap();
+    });
+}
+
+#[test]
+fn every_format_gives_the_matrix_of_the_items_in_memory() {
+    let dir = tempfile::tempdir().unwrap();
+    let items = reviews();
+    let config = ApplyConfig { progress: false, threads: Some(2), chunk_size: 500, ..ApplyConfig::default() };
+    let (want, _) = lfs().apply_with(&items, &config).unwrap();
+
+    let (jsonl, csv, parquet) = (dir.path().join("r.jsonl"), dir.path().join("r.csv"), dir.path().join("r.parquet"));
+    write_jsonl(&jsonl, &items);
+    write_csv(&csv, &items);
+    write_parquet(&jsonl, &parquet);
+    for path in [&jsonl, &csv, &parquet] {
+        let table = Table::open(path).unwrap();
+        let (got, report) = apply_table(&lfs(), &table, &config).unwrap();
+        assert_eq!(got, want, "{}", path.display());
+        assert_eq!(report.n_items, items.len());
+        let rows: Vec<Review> = table.rows().unwrap().collect::<Result<_, _>>().unwrap();
+        assert_eq!(rows, items, "{}", path.display());
+    }
+    assert_eq!(Table::open(&parquet).unwrap().format(), Format::Parquet);
+
+    // A preparation step: the LFs read the review with its text in capitals, so none fires on
+    // the text.
+    let shout = |r: &Review| Review { id: r.id, text: r.text.to_uppercase() };
+    let (prepared, _) = apply_table_prepared(&lfs(), &Table::open(&parquet).unwrap(), shout, &config).unwrap();
+    let shouted: Vec<Review> = items.iter().map(shout).collect();
+    assert_eq!(prepared, lfs().apply_with(&shouted, &config).unwrap().0);
+}
+
+#[test]
+fn bad_tables_name_the_file_and_the_row() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = ApplyConfig { progress: false, ..ApplyConfig::default() };
+
+    let unknown = dir.path().join("r.txt");
+    std::fs::write(&unknown, "id,text\n").unwrap();
+    let err = Table::open(&unknown).unwrap_err();
+    assert!(matches!(err, TableError::UnknownFormat { .. }), "{err}");
+    assert!(err.to_string().contains("r.txt"), "{err}");
+
+    let err = Table::open(dir.path().join("missing.parquet")).unwrap_err();
+    assert!(matches!(err, TableError::Open { .. }) && err.to_string().contains("missing.parquet"), "{err}");
+
+    // A column the item type needs is absent.
+    let no_text = dir.path().join("no_text.jsonl");
+    std::fs::write(&no_text, "{\"id\": 1, \"body\": \"good\"}\n{\"id\": 2, \"body\": \"bad\"}\n").unwrap();
+    let err = apply_table(&lfs(), &Table::open(&no_text).unwrap(), &config).unwrap_err();
+    let TableError::Apply(ApplyError::Read { item, message }) = &err else { panic!("{err}") };
+    assert_eq!(*item, 0);
+    assert!(message.contains("no_text.jsonl, row 0") && message.contains("text"), "{message}");
+
+    // A file that is not Parquet.
+    let fake = dir.path().join("fake.parquet");
+    std::fs::write(&fake, "not parquet").unwrap();
+    let err = apply_table(&lfs(), &Table::open(&fake).unwrap(), &config).unwrap_err();
+    assert!(err.to_string().contains("fake.parquet"), "{err}");
+}
