@@ -2,7 +2,8 @@
 //! batch by [DataFusion](https://datafusion.apache.org), turned into the user's own item type
 //! with `serde_arrow` (columns by field name, extra columns ignored), and labeled by an
 //! [`LfSet`] as they stream. Memory is the label matrix plus a few record batches, whatever the
-//! table's size; the label matrix's rows are the table's rows, in file order.
+//! table's size. The label matrix's rows are a file's rows in file order; a folder's files come
+//! in the order DataFusion lists them.
 //!
 //! ```no_run
 //! use metal_datafusion::{apply_table, Table};
