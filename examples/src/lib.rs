@@ -8,6 +8,7 @@
 #![allow(clippy::result_large_err, reason = "loaders return the crate-wide `metal_runtime::Error`")]
 
 pub mod jsonl;
+pub mod memory;
 pub mod news;
 pub mod pipeline;
 pub mod radiology;

@@ -19,6 +19,7 @@
 //! end-label accuracy on the test split afterwards; `peak_rss_mb` is the process's peak resident
 //! set (`VmHWM`), so each configuration runs in a fresh process.
 
+use metal_examples::memory::peak_rss_mb;
 use metal_examples::news::{data, lfs};
 
 use std::process::{Command, ExitCode};
@@ -123,18 +124,6 @@ fn run_all(epochs: usize) -> BenchResult<()> {
         }
     }
     Ok(())
-}
-
-/// Peak resident set size of this process in MB (`VmHWM`), or NaN where unavailable.
-fn peak_rss_mb() -> f64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find_map(|l| l.strip_prefix("VmHWM:"))
-                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
-        })
-        .map_or(f64::NAN, |kb| kb / 1024.0)
 }
 
 fn run(n: usize, arch: &str, input: &str, epochs: usize, threads: usize) -> BenchResult<()> {

@@ -20,6 +20,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::Parser;
+use metal_examples::memory::peak_rss_mb;
 use metal_examples::news::regex_lfs;
 use metal_runtime::io::items::JsonLines;
 use metal_runtime::io::npy;
@@ -104,18 +105,6 @@ impl BufRead for Rows {
         }
         self.file.consume(n);
     }
-}
-
-/// Peak resident set size of this process in MB (`VmHWM`), or NaN where unavailable.
-fn peak_rss_mb() -> f64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find_map(|l| l.strip_prefix("VmHWM:"))
-                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
-        })
-        .map_or(f64::NAN, |kb| kb / 1024.0)
 }
 
 type BenchResult<T> = std::result::Result<T, Box<dyn std::error::Error>>;
