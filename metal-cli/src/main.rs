@@ -402,6 +402,9 @@ fn label_model(args: &LabelModelArgs) -> metal_runtime::Result<Summary> {
     for w in &model.fit_report().warnings {
         eprintln!("warning: {w}");
     }
+    for n in &model.fit_report().notes {
+        eprintln!("note: {n}");
+    }
     let test_accuracy = match &data.test {
         Some((l, y)) if !y.is_empty() => {
             let pred = model.predict(l, args.seed)?;

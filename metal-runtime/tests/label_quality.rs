@@ -51,18 +51,43 @@ fn default_never_loses_to_majority_vote_on_the_wrench_test_splits() {
     }
 }
 
-/// On generated hierarchies, where the generative model is correctly specified, the default
-/// stays close to its maximum-likelihood fit (measured: 0.549 vs 0.567 and 0.602 vs 0.627) and
-/// far above majority vote (0.416, 0.466).
+/// On generated problems, where the generative model is correctly specified, the votes pass the
+/// independence test and the default keeps the maximum-likelihood fit: at least as accurate as it
+/// (the M-step alone was 1.7 to 2.3 points below), far above majority vote, and with the LFs'
+/// accuracies recovered.
 #[test]
-fn default_on_generated_hierarchies() {
-    for name in ["tree_2-22_l3_n10000", "tree_4-3333_l5_n10000"] {
+fn default_is_maximum_likelihood_on_generated_problems() {
+    for name in ["flat_k2_m10_n10000", "tree_2-22_l3_n10000", "tree_4-3333_l5_n10000"] {
         let p = Problem::load(data("synthetic").join(name)).unwrap();
         let (test, gold) = (p.test.as_ref().unwrap(), p.y_test.as_ref().unwrap());
-        let (default, mv) = both(&p.train, test, gold);
+        let fitted = HyperHier::default().fit(&p.train).unwrap();
+        let independence = fitted.independence_test().unwrap();
+        println!("{name}: {independence:?}");
+        assert!(fitted.is_max_likelihood(), "{name}: {independence:?}");
+        let default = accuracy(&fitted, test, gold);
+        let mv = accuracy(&MajorityVote.fit(&p.train).unwrap(), test, gold);
         let mle = accuracy(&Hierarchical::default().fit(&p.train).unwrap(), test, gold);
         println!("{name}: default {default:.4}, maximum likelihood {mle:.4}, majority vote {mv:.4}");
-        assert!(default > mv + 0.1, "{name}: default {default} vs majority vote {mv}");
-        assert!(default > mle - 0.03, "{name}: default {default} vs maximum likelihood {mle}");
+        assert!(default >= mle - 0.005, "{name}: default {default} vs maximum likelihood {mle}");
+        assert!(default > mv + 0.04, "{name}: default {default} vs majority vote {mv}");
+        if let Some(truth) = &p.lf_accuracy {
+            let learned = fitted.lf_accuracies().unwrap();
+            let mae = learned.iter().zip(truth).map(|(a, b)| (a - b).abs()).sum::<f64>() / truth.len() as f64;
+            assert!(mae < 0.05, "{name}: LF accuracy error {mae}");
+        }
+    }
+}
+
+/// On every real LF set the independence test rejects the maximum-likelihood fit, so the
+/// default keeps the M-step on the Hyper Label Model's probabilities.
+#[test]
+fn real_lf_sets_fail_the_independence_test() {
+    for name in ["youtube", "sms", "trec", "imdb", "yelp", "commercial", "tennis"] {
+        let p = Problem::load(data("wrench-suite").join(name)).unwrap();
+        let fitted = HyperHier::default().fit(&p.train).unwrap();
+        let t = fitted.independence_test().unwrap();
+        println!("{name}: z² per statistic {:.1}, p {:.2e}, df {}", t.ratio(), t.p_value, t.df);
+        assert!(!fitted.is_max_likelihood(), "{name}: {t:?}");
+        assert!(t.p_value < 1e-6 && t.ratio() > 5.0, "{name}: {t:?}");
     }
 }

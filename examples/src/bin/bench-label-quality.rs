@@ -19,7 +19,7 @@ use metal_runtime::io::{npy, wrench};
 use metal_runtime::label_matrix::LabelMatrix;
 use metal_runtime::label_model::{
     DevLabels, FittedLabelModel, Hierarchical, HyperHier, HyperLabelModel, LabelModel, LfModel, MajorityVote,
-    MatrixCompletion, ModelSelection, Triplet,
+    MatrixCompletion, MaxLikelihood, ModelSelection, Triplet,
 };
 use rand::SeedableRng;
 use rand_xoshiro::Xoshiro256PlusPlus;
@@ -57,9 +57,10 @@ struct Line<'a> {
     fit_seconds: f64,
 }
 
-const MODELS: [&str; 11] = [
+const MODELS: [&str; 12] = [
     "mv",
     "hyper-hier",
+    "hyper-hier-mstep",
     "hyper",
     "hier",
     "hier-sym",
@@ -76,6 +77,9 @@ fn fit(model: &str, m: &LabelMatrix) -> Result<Box<dyn FittedLabelModel>> {
     Ok(match model {
         "mv" => Box::new(MajorityVote.fit(m)?),
         "hyper-hier" => Box::new(HyperHier::default().fit(m)?),
+        "hyper-hier-mstep" => {
+            Box::new(HyperHier { max_likelihood: MaxLikelihood::Never, ..HyperHier::default() }.fit(m)?)
+        }
         "hyper" => Box::new(HyperLabelModel::default().fit(m)?),
         "hier" => Box::new(quiet.fit(m)?),
         "hier-sym" => Box::new(Hierarchical { lf_model: LfModel::Symmetric, ..quiet }.fit(m)?),

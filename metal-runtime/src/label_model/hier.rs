@@ -28,7 +28,9 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::core::{log_sum_exp, Adam, Layout, NULL};
-use super::{check_compatible, ClassBalance, FitReport, FittedLabelModel, LabelModel, Patterns, ProbLabels};
+use super::{
+    check_compatible, ClassBalance, FitReport, FittedLabelModel, IndependenceTest, LabelModel, Patterns, ProbLabels,
+};
 use crate::error::LabelModelError;
 use crate::label_matrix::{LabelMatrix, LfInfo};
 use crate::schema::TaskGraph;
@@ -662,6 +664,41 @@ impl FittedHierarchical {
         }
     }
 
+    /// Tests the model's assumption that the LFs vote independently given the true label, on
+    /// `matrix` (normally the matrix it was fit on): see [`IndependenceTest`]. `None` for the
+    /// paper's form, whose votes are not independent given the label alone.
+    ///
+    /// # Errors
+    /// If `matrix` has another schema or other LFs than the model.
+    pub fn independence_test(&self, matrix: &LabelMatrix) -> Result<Option<IndependenceTest>, LabelModelError> {
+        check_compatible(&self.graph, &self.lfs, matrix)?;
+        let Params::Extended { log_prior, vote, abstain: _, off } = &self.params else {
+            return Ok(None);
+        };
+        let tab = &self.tables;
+        let k = tab.lay.k;
+        let tables: Vec<Vec<f64>> = (0..tab.lay.m())
+            .map(|j| {
+                let kt = tab.lay.lf_card[j];
+                let mut out = vec![0.0; k * kt];
+                for y in 0..k {
+                    let yt = tab.y_t(y, tab.lay.lf_task[j]);
+                    for v in 0..kt {
+                        out[y * kt + v] = if yt == NULL {
+                            off[j] / kt as f64
+                        } else {
+                            vote[tab.lf_offset[j] + usize::from(yt) * kt + v]
+                        };
+                    }
+                }
+                out
+            })
+            .collect();
+        let prior: Vec<f64> = log_prior.iter().map(|x| x.exp()).collect();
+        let pats = Patterns::new(matrix);
+        Ok(Some(super::independence::test(&tab.lay, &prior, &tables, &pats, matrix.n_items() as f64)))
+    }
+
     /// Mean log marginal likelihood of the votes of `matrix` under the model.
     pub fn mean_log_likelihood(&self, matrix: &LabelMatrix) -> Result<f64, LabelModelError> {
         check_compatible(&self.graph, &self.lfs, matrix)?;
@@ -712,7 +749,7 @@ impl LabelModel for Hierarchical {
     type Fitted = FittedHierarchical;
 
     fn fit(&self, matrix: &LabelMatrix) -> Result<FittedHierarchical, LabelModelError> {
-        self.fit_inner(matrix, None)
+        self.fit_inner(matrix, None, true)
     }
 }
 
@@ -725,6 +762,11 @@ impl Hierarchical {
     /// As [`LabelModel::fit`], and [`LabelModelError::IncompatibleMatrix`] if `init` has another
     /// number of items or end labels than `matrix`.
     pub fn fit_from(&self, matrix: &LabelMatrix, init: &ProbLabels) -> Result<FittedHierarchical, LabelModelError> {
+        self.check_init(matrix, init)?;
+        self.fit_inner(matrix, Some(init), true)
+    }
+
+    fn check_init(&self, matrix: &LabelMatrix, init: &ProbLabels) -> Result<(), LabelModelError> {
         if self.form == ModelForm::Paper {
             return Err(LabelModelError::InvalidConfig {
                 name: "form",
@@ -737,13 +779,30 @@ impl Hierarchical {
                 what: format!("{} initial labels for {} items, or another schema", init.n_items(), matrix.n_items()),
             });
         }
-        self.fit_inner(matrix, Some(init))
+        Ok(())
+    }
+
+    /// [`fit`](LabelModel::fit) without [`diagnose`](super::diagnose).
+    pub(crate) fn fit_undiagnosed(&self, matrix: &LabelMatrix) -> Result<FittedHierarchical, LabelModelError> {
+        self.fit_inner(matrix, None, false)
+    }
+
+    /// [`fit_from`](Self::fit_from) without [`diagnose`](super::diagnose) (for a caller that
+    /// diagnoses the fit it keeps).
+    pub(crate) fn fit_from_undiagnosed(
+        &self,
+        matrix: &LabelMatrix,
+        init: &ProbLabels,
+    ) -> Result<FittedHierarchical, LabelModelError> {
+        self.check_init(matrix, init)?;
+        self.fit_inner(matrix, Some(init), false)
     }
 
     fn fit_inner(
         &self,
         matrix: &LabelMatrix,
         init: Option<&ProbLabels>,
+        diagnose: bool,
     ) -> Result<FittedHierarchical, LabelModelError> {
         self.check(matrix)?;
         let start = Instant::now();
@@ -798,6 +857,7 @@ impl Hierarchical {
             loss,
             seconds: start.elapsed().as_secs_f64(),
             warnings: Vec::new(),
+            notes: Vec::new(),
         };
         let mut fitted = FittedHierarchical {
             graph: matrix.graph_arc().clone(),
@@ -806,7 +866,9 @@ impl Hierarchical {
             params,
             report,
         };
-        fitted.report.warnings = super::diagnose(matrix, &fitted)?;
+        if diagnose {
+            fitted.report.warnings = super::diagnose(matrix, &fitted)?;
+        }
         fitted.report.seconds = start.elapsed().as_secs_f64();
         Ok(fitted)
     }

@@ -604,6 +604,7 @@ impl MatrixCompletion {
             loss,
             seconds: start.elapsed().as_secs_f64(),
             warnings: Vec::new(),
+            notes: Vec::new(),
         };
         Ok(FittedMatrixCompletion { graph: stats.graph.clone(), lfs: stats.lfs.clone(), layout, mu, p, report })
     }

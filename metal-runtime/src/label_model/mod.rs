@@ -5,8 +5,9 @@
 //! (`fit`) and the fitted model implementing [`FittedLabelModel`] (`predict_proba`, `predict`), so
 //! an unfitted model cannot predict.
 //!
-//! - [`HyperHier`], **the default**: the hierarchical generative model with its parameters
-//!   estimated from the Hyper Label Model's probabilities. On the real LF sets of the WRENCH
+//! - [`HyperHier`], **the default**: the hierarchical generative model, fit by maximum likelihood
+//!   when its LFs pass the test of independence given the label ([`IndependenceTest`]), with its
+//!   parameters estimated from the Hyper Label Model's probabilities otherwise. On the real LF sets of the WRENCH
 //!   suite, the WRENCH splits and the three pipelines it is never below majority vote by more
 //!   than half a point, where each of the other models is far below it on some set (the README's
 //!   "Label models" table; `make bench` prints it).
@@ -24,7 +25,8 @@
 //! With dev labels ([`DevLabels`]), [`ModelSelection`] fits several candidates and keeps the one
 //! most accurate on them; [`ClassBalance`] can also come from them. [`diagnose`] (run by every
 //! trained model's fit, into [`FitReport::warnings`]) flags a class that has collapsed or a model
-//! that predicts one class for everything.
+//! that predicts one class for everything. [`FittedHierarchical::independence_test`] tests a
+//! fitted generative model's assumption that the LFs vote independently given the label.
 //!
 //! ```
 //! use std::sync::Arc;
@@ -50,6 +52,7 @@ mod diagnostics;
 mod hier;
 mod hyper;
 mod hyper_hier;
+mod independence;
 mod mc;
 mod mv;
 mod patterns;
@@ -66,7 +69,8 @@ use crate::schema::TaskGraph;
 pub use diagnostics::diagnose;
 pub use hier::{FittedHierarchical, Hierarchical, LfModel, ModelForm};
 pub use hyper::{FittedHyperLabelModel, HyperLabelModel};
-pub use hyper_hier::{FittedHyperHier, HyperHier};
+pub use hyper_hier::{FittedHyperHier, HyperHier, MaxLikelihood};
+pub use independence::IndependenceTest;
 pub use mc::{FittedMatrixCompletion, MatrixCompletion, McStats, PrecInit};
 pub use mv::{FittedMajorityVote, MajorityVote};
 pub use patterns::Patterns;
@@ -155,6 +159,9 @@ pub struct FitReport {
     pub seconds: f64,
     /// Signs that the fit went wrong (see [`diagnose`]); empty when none.
     pub warnings: Vec<String>,
+    /// What the fit chose and why, in plain sentences (for example which estimate [`HyperHier`]
+    /// kept); empty when there was no choice.
+    pub notes: Vec<String>,
 }
 
 /// Checks that `matrix` has the schema and LFs a model was fit on.
