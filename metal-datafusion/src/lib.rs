@@ -31,8 +31,13 @@
 //! # Ok(()) }
 //! ```
 //!
+//! [`write_label_matrix`] and [`write_probs`] write the label matrix and a label model's
+//! probabilities back as Parquet, one row per item in the same order.
+//!
 //! The reading is blocking (DataFusion runs on a runtime of this call's own): from async code,
 //! call it inside `tokio::task::spawn_blocking`.
+
+mod write;
 
 use std::path::{Path, PathBuf};
 
@@ -44,6 +49,7 @@ use metal_runtime::label_matrix::LabelMatrix;
 use metal_runtime::lf::{ApplyConfig, ApplyReport, LfSet};
 use metal_runtime::schema::TaskSchema;
 use serde::de::DeserializeOwned;
+pub use write::{write_label_matrix, write_probs};
 
 /// What can go wrong reading a table.
 #[derive(Debug, thiserror::Error)]
@@ -69,6 +75,14 @@ pub enum TableError {
         /// The file.
         path: PathBuf,
         /// DataFusion's message.
+        message: String,
+    },
+    /// A Parquet file could not be written.
+    #[error("{path}: {message}")]
+    Write {
+        /// The file.
+        path: PathBuf,
+        /// What went wrong.
         message: String,
     },
     /// A row does not deserialize into the item type (a missing column, a column of another

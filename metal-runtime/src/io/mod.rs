@@ -220,11 +220,13 @@ impl Drop for TempFile {
 }
 
 /// Writes `path` through `write`, into a temporary file in the same folder that is renamed over
-/// `path` only once everything is written.
-pub(crate) fn write_atomic(
-    path: &Path,
-    write: impl FnOnce(&mut BufWriter<File>) -> io::Result<()>,
-) -> Result<(), IoError> {
+/// `path` only once everything is written: a failed write leaves no partial file, and an existing
+/// file stays as it was. Only a regular file is replaced (it keeps its permissions); a symbolic
+/// link, a folder or a device at `path` is an error.
+///
+/// # Errors
+/// [`IoError`] naming `path`: what `write` returned, or the operating system's error.
+pub fn write_atomic(path: &Path, write: impl FnOnce(&mut BufWriter<File>) -> io::Result<()>) -> Result<(), IoError> {
     static COUNTER: AtomicU64 = AtomicU64::new(0);
     let name = path.file_name().ok_or_else(|| malformed(path, "the path does not name a file"))?;
     // Only a regular file is replaced (never a symbolic link, a device or a folder), and it keeps
