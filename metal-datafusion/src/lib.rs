@@ -31,12 +31,17 @@
 //! # Ok(()) }
 //! ```
 //!
+//! [`pattern_counts`] computes the distinct vote patterns with their counts instead of the
+//! matrix: the LF set runs as a DataFusion scalar function ([`votes_udf`]) inside the scan's
+//! parallel partitions and `GROUP BY` counts the patterns.
+//!
 //! [`write_label_matrix`] and [`write_probs`] write the label matrix and a label model's
 //! probabilities back as Parquet, one row per item in the same order.
 //!
 //! The reading is blocking (DataFusion runs on a runtime of this call's own): from async code,
 //! call it inside `tokio::task::spawn_blocking`.
 
+mod votes;
 mod write;
 
 use std::path::{Path, PathBuf};
@@ -49,6 +54,7 @@ use metal_runtime::label_matrix::LabelMatrix;
 use metal_runtime::lf::{ApplyConfig, ApplyReport, LfSet};
 use metal_runtime::schema::TaskSchema;
 use serde::de::DeserializeOwned;
+pub use votes::{decode_votes, encode_votes, pattern_counts, votes_udf, PatternCounts, VotesUdf};
 pub use write::{write_label_matrix, write_probs};
 
 /// What can go wrong reading a table.

@@ -5,8 +5,11 @@ use std::path::Path;
 
 use datafusion::dataframe::DataFrameWriteOptions;
 use datafusion::prelude::{JsonReadOptions, SessionConfig, SessionContext};
-use metal_datafusion::{apply_table, apply_table_prepared, Format, Table, TableError};
+use metal_datafusion::{
+    apply_table, apply_table_prepared, decode_votes, encode_votes, pattern_counts, Format, Table, TableError,
+};
 use metal_runtime::error::ApplyError;
+use metal_runtime::label_matrix::LabelMatrix;
 use metal_runtime::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -131,4 +134,84 @@ fn bad_tables_name_the_file_and_the_row() {
     std::fs::write(&fake, "not parquet").unwrap();
     let err = apply_table(&lfs(), &Table::open(&fake).unwrap(), &config).unwrap_err();
     assert!(err.to_string().contains("fake.parquet"), "{err}");
+}
+
+/// The in-memory patterns of a matrix as (votes, count), sorted.
+fn in_memory_patterns(matrix: &LabelMatrix) -> Vec<(Vec<(u32, u16)>, u64)> {
+    let mut counts = std::collections::BTreeMap::new();
+    for i in 0..matrix.n_items() {
+        let (lfs, labels) = matrix.row_slices(i);
+        let votes: Vec<(u32, u16)> = lfs.iter().copied().zip(labels.iter().copied()).collect();
+        *counts.entry(votes).or_insert(0u64) += 1;
+    }
+    counts.into_iter().collect()
+}
+
+#[test]
+fn pattern_counts_by_group_by_equal_the_matrix_in_memory() {
+    let dir = tempfile::tempdir().unwrap();
+    let items = reviews();
+    let config = ApplyConfig { progress: false, ..ApplyConfig::default() };
+    let (matrix, _) = lfs().apply_with(&items, &config).unwrap();
+    let mut want = in_memory_patterns(&matrix);
+    want.sort();
+
+    let (jsonl, csv, parquet) = (dir.path().join("r.jsonl"), dir.path().join("r.csv"), dir.path().join("r.parquet"));
+    write_jsonl(&jsonl, &items);
+    write_csv(&csv, &items);
+    write_parquet(&jsonl, &parquet);
+    let lfs = std::sync::Arc::new(lfs());
+    let mut first = None;
+    for (path, partitions) in [(&jsonl, Some(1)), (&csv, Some(3)), (&parquet, Some(4)), (&parquet, None)] {
+        let counts = pattern_counts(lfs.clone(), &Table::open(path).unwrap(), &["id", "text"], partitions).unwrap();
+        assert_eq!(counts.n_items(), items.len() as u64, "{}", path.display());
+        let mut got: Vec<(Vec<(u32, u16)>, u64)> = (0..counts.patterns.n_items())
+            .map(|p| {
+                let (lfs, labels) = counts.patterns.row_slices(p);
+                (lfs.iter().copied().zip(labels.iter().copied()).collect(), counts.counts[p])
+            })
+            .collect();
+        got.sort();
+        assert_eq!(got, want, "{} on {partitions:?} partitions", path.display());
+        // The same patterns in the same order however the table was read.
+        match &first {
+            None => first = Some(counts.clone()),
+            Some(f) => assert_eq!(&counts, f, "{}", path.display()),
+        }
+        // Expanded, any label model fits on it: the rows of the matrix, reordered.
+        let expanded = counts.expand();
+        assert_eq!(expanded.n_items(), items.len());
+        assert_eq!(in_memory_patterns(&expanded), in_memory_patterns(&matrix));
+    }
+}
+
+#[test]
+fn vote_patterns_round_trip_and_bad_bytes_are_refused() {
+    let lfs = [0u32, 5, 127, 128, 40_000];
+    let labels = [3u16, 0, 200, 65_535, 1];
+    let mut bytes = Vec::new();
+    encode_votes(&lfs, &labels, &mut bytes);
+    assert_eq!(bytes.len(), 1 + 1 + 1 + 1 + 1 + 2 + 2 + 3 + 3 + 1);
+    let decoded = decode_votes(&bytes).unwrap();
+    assert_eq!(decoded, lfs.iter().copied().zip(labels).collect::<Vec<_>>());
+    assert_eq!(decode_votes(&[]), Some(vec![]));
+    // A cut varint, an LF without its label, a label over u16.
+    assert_eq!(decode_votes(&[0x80]), None);
+    assert_eq!(decode_votes(&[3]), None);
+    assert_eq!(decode_votes(&[1, 0xff, 0xff, 0x04]), None);
+}
+
+#[test]
+fn a_missing_column_in_the_pattern_query_names_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let jsonl = dir.path().join("r.jsonl");
+    write_jsonl(&jsonl, &reviews()[..10]);
+    let lfs = std::sync::Arc::new(lfs());
+    let err = pattern_counts(lfs.clone(), &Table::open(&jsonl).unwrap(), &["id", "body"], None).unwrap_err();
+    println!("{err}");
+    assert!(err.to_string().contains("r.jsonl") && err.to_string().contains("body"), "{err}");
+    // A column of another type than the item's field.
+    let err = pattern_counts(lfs, &Table::open(&jsonl).unwrap(), &["text", "text"], None).unwrap_err();
+    println!("{err}");
+    assert!(err.to_string().contains("r.jsonl"), "{err}");
 }

@@ -1,0 +1,254 @@
+//! The LF set as a DataFusion scalar function that returns each row's vote pattern, and the
+//! pattern counts of a table by `GROUP BY`: the statistic the label models fit on, computed where
+//! the data is.
+
+use std::fmt;
+use std::hash::{Hash, Hasher};
+use std::sync::Arc;
+
+use datafusion::arrow::array::{Array, ArrayRef, BinaryArray, BinaryBuilder, Int64Array};
+use datafusion::arrow::datatypes::{DataType, Field, Schema};
+use datafusion::arrow::record_batch::RecordBatch;
+use datafusion::common::{DataFusionError, Result as DfResult};
+use datafusion::functions_aggregate::expr_fn::count;
+use datafusion::logical_expr::{ColumnarValue, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature, Volatility};
+use datafusion::prelude::{ident, lit, SessionConfig, SessionContext};
+use metal_runtime::label_matrix::LabelMatrix;
+use metal_runtime::lf::{ApplyConfig, LfSet};
+use metal_runtime::schema::TaskSchema;
+use serde::de::DeserializeOwned;
+
+use crate::{Format, Table, TableError};
+
+/// An [`LfSet`] as a DataFusion scalar function (build it with [`votes_udf`]).
+///
+/// `name(col_a, col_b, …)` takes the columns the item type `X` reads, by name (the argument
+/// columns become the fields `X` deserializes from, as in [`Table::rows`]), applies every LF to
+/// each row and returns the row's vote pattern as bytes ([`encode_votes`]): rows with the same
+/// votes have the same bytes, so `GROUP BY` counts the patterns.
+pub struct VotesUdf<S: TaskSchema, X> {
+    name: String,
+    lfs: Arc<LfSet<S, X>>,
+    signature: Signature,
+}
+
+impl<S: TaskSchema, X> fmt::Debug for VotesUdf<S, X> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("VotesUdf").field("name", &self.name).finish_non_exhaustive()
+    }
+}
+
+impl<S: TaskSchema, X> PartialEq for VotesUdf<S, X> {
+    fn eq(&self, other: &Self) -> bool {
+        self.name == other.name && Arc::ptr_eq(&self.lfs, &other.lfs)
+    }
+}
+
+impl<S: TaskSchema, X> Eq for VotesUdf<S, X> {}
+
+impl<S: TaskSchema, X> Hash for VotesUdf<S, X> {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.name.hash(state);
+        Arc::as_ptr(&self.lfs).cast::<()>().hash(state);
+    }
+}
+
+/// The scalar function `name(columns…)` that applies `lfs` to each row and returns its vote
+/// pattern (see [`VotesUdf`]); register it with `SessionContext::register_udf`.
+pub fn votes_udf<S, X>(name: &str, lfs: Arc<LfSet<S, X>>) -> ScalarUDF
+where
+    S: TaskSchema + 'static,
+    X: DeserializeOwned + Send + Sync + 'static,
+{
+    ScalarUDF::from(VotesUdf { name: name.to_owned(), lfs, signature: Signature::variadic_any(Volatility::Immutable) })
+}
+
+impl<S, X> ScalarUDFImpl for VotesUdf<S, X>
+where
+    S: TaskSchema + 'static,
+    X: DeserializeOwned + Send + Sync + 'static,
+{
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+
+    fn return_type(&self, _args: &[DataType]) -> DfResult<DataType> {
+        Ok(DataType::Binary)
+    }
+
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> DfResult<ColumnarValue> {
+        let n = args.number_rows;
+        let arrays = args.args.iter().map(|a| a.to_array(n)).collect::<DfResult<Vec<ArrayRef>>>()?;
+        let fields: Vec<Field> =
+            args.arg_fields.iter().map(|f| Field::new(f.name(), f.data_type().clone(), f.is_nullable())).collect();
+        let batch = RecordBatch::try_new(Arc::new(Schema::new(fields)), arrays)?;
+        let items: Vec<X> = serde_arrow::from_record_batch(&batch)
+            .map_err(|e| DataFusionError::Execution(format!("{}: a row is not an item: {e}", self.name)))?;
+        // DataFusion runs partitions in parallel; each call labels its batch on one thread.
+        let config = ApplyConfig { sequential: true, progress: false, ..ApplyConfig::default() };
+        let (matrix, _) = self
+            .lfs
+            .apply_with(&items, &config)
+            .map_err(|e| DataFusionError::Execution(format!("{}: {e}", self.name)))?;
+        let mut out = BinaryBuilder::with_capacity(n, matrix.n_votes() * 3);
+        let mut buf = Vec::new();
+        for i in 0..matrix.n_items() {
+            let (lfs, labels) = matrix.row_slices(i);
+            buf.clear();
+            encode_votes(lfs, labels, &mut buf);
+            out.append_value(&buf);
+        }
+        Ok(ColumnarValue::Array(Arc::new(out.finish())))
+    }
+}
+
+/// Appends the vote pattern `(lfs[i], labels[i])` (LFs in increasing order, as a
+/// [`LabelMatrix`] row) to `out`: each vote as the LF's index and then its label, both as
+/// LEB128 varints (one byte below 128, two below 16,384). No vote is the empty string.
+pub fn encode_votes(lfs: &[u32], labels: &[u16], out: &mut Vec<u8>) {
+    for (&j, &l) in lfs.iter().zip(labels) {
+        varint(u64::from(j), out);
+        varint(u64::from(l), out);
+    }
+}
+
+fn varint(mut v: u64, out: &mut Vec<u8>) {
+    while v >= 0x80 {
+        out.push((v as u8) | 0x80);
+        v >>= 7;
+    }
+    out.push(v as u8);
+}
+
+/// Decodes a vote pattern written by [`encode_votes`] into `(lf, label)` pairs; `None` if the
+/// bytes are not one (a cut varint, a value out of range).
+pub fn decode_votes(mut bytes: &[u8]) -> Option<Vec<(u32, u16)>> {
+    let mut votes = Vec::new();
+    while !bytes.is_empty() {
+        let j = varint_at(&mut bytes)?;
+        let l = varint_at(&mut bytes)?;
+        votes.push((u32::try_from(j).ok()?, u16::try_from(l).ok()?));
+    }
+    Some(votes)
+}
+
+/// Reads one LEB128 varint from the front of `bytes`; `None` if it is cut or over 64 bits.
+fn varint_at(bytes: &mut &[u8]) -> Option<u64> {
+    let mut v = 0u64;
+    for shift in (0..64).step_by(7) {
+        let (&b, rest) = bytes.split_first()?;
+        *bytes = rest;
+        v |= u64::from(b & 0x7f) << shift;
+        if b & 0x80 == 0 {
+            return Some(v);
+        }
+    }
+    None
+}
+
+/// The distinct vote patterns of a table with how many rows have each: the statistic the label
+/// models fit on (`Patterns` in `metal_runtime::label_model`), computed by DataFusion.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PatternCounts {
+    /// One row per distinct pattern, in the byte order of their encodings (so the same table
+    /// gives the same matrix however it was partitioned).
+    pub patterns: LabelMatrix,
+    /// The number of rows with each pattern.
+    pub counts: Vec<u64>,
+}
+
+impl PatternCounts {
+    /// The number of rows counted.
+    pub fn n_items(&self) -> u64 {
+        self.counts.iter().sum()
+    }
+
+    /// The label matrix with each pattern repeated as often as it was counted, in pattern order:
+    /// the rows of the table's label matrix, reordered. Any label model fits on it; its size is
+    /// that of the table's label matrix.
+    pub fn expand(&self) -> LabelMatrix {
+        let mut rows = Vec::new();
+        for (p, &c) in self.counts.iter().enumerate() {
+            rows.extend(std::iter::repeat_n(p, c as usize));
+        }
+        self.patterns.select_items(&rows)
+    }
+}
+
+/// Counts the vote patterns of `table` with DataFusion: `SELECT votes(columns) AS pattern,
+/// COUNT(*) FROM table GROUP BY pattern`, the LFs applied inside the scan's partitions by
+/// [`votes_udf`]. `columns` are the columns the item type reads. Memory is the distinct patterns,
+/// whatever the table's size; `partitions` sets DataFusion's parallelism (`None`: its default,
+/// the number of cores).
+///
+/// # Errors
+/// [`TableError::Read`] when DataFusion cannot read the table or a row is not an `X` (the message
+/// says which); [`TableError::Apply`] for the LFs' own errors.
+pub fn pattern_counts<S, X>(
+    lfs: Arc<LfSet<S, X>>,
+    table: &Table,
+    columns: &[&str],
+    partitions: Option<usize>,
+) -> Result<PatternCounts, TableError>
+where
+    S: TaskSchema + 'static,
+    X: DeserializeOwned + Send + Sync + 'static,
+{
+    let read = |e: &dyn fmt::Display| TableError::Read { path: table.path().to_path_buf(), message: e.to_string() };
+    let empty = lfs.apply(&[])?;
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(|e| read(&e))?;
+    let mut config = SessionConfig::new();
+    if let Some(p) = partitions {
+        config = config.with_target_partitions(p.max(1));
+    }
+    let ctx = SessionContext::new_with_config(config);
+    let votes = votes_udf("metal_votes", lfs);
+    let pattern = votes.call(columns.iter().map(|c| ident(*c)).collect()).alias("pattern");
+    let batches = runtime
+        .block_on(async {
+            table.register(&ctx, "items").await?;
+            ctx.table("items").await?.aggregate(vec![pattern], vec![count(lit(1)).alias("n")])?.collect().await
+        })
+        .map_err(|e| read(&e))?;
+    let mut rows: Vec<(Vec<u8>, u64)> = Vec::new();
+    for batch in &batches {
+        let patterns = batch.column(0).as_any().downcast_ref::<BinaryArray>();
+        let counts = batch.column(1).as_any().downcast_ref::<Int64Array>();
+        let (Some(patterns), Some(counts)) = (patterns, counts) else {
+            return Err(read(&"the pattern query returned unexpected column types"));
+        };
+        for i in 0..batch.num_rows() {
+            rows.push((patterns.value(i).to_vec(), u64::try_from(counts.value(i)).unwrap_or(0)));
+        }
+    }
+    rows.sort_unstable();
+    let mut matrix = empty;
+    let mut counts = Vec::with_capacity(rows.len());
+    for (bytes, n) in rows {
+        let votes = decode_votes(&bytes).ok_or_else(|| read(&"a vote pattern does not decode"))?;
+        matrix.push_row(&votes).map_err(|e| read(&e))?;
+        counts.push(n);
+    }
+    Ok(PatternCounts { patterns: matrix, counts })
+}
+
+impl Table {
+    /// Registers the table in `ctx` under `name`, read in its format.
+    pub(crate) async fn register(&self, ctx: &SessionContext, name: &str) -> DfResult<()> {
+        let path = self.path().to_str().unwrap_or_default();
+        match self.format() {
+            Format::Parquet => ctx.register_parquet(name, path, Default::default()).await,
+            Format::Csv => ctx.register_csv(name, path, Default::default()).await,
+            Format::JsonLines => {
+                let extension = self.path().extension().and_then(|e| e.to_str()).unwrap_or("jsonl");
+                let extension = format!(".{extension}");
+                let options = datafusion::prelude::JsonReadOptions::default().file_extension(&extension);
+                ctx.register_json(name, path, options).await
+            }
+        }
+    }
+}
