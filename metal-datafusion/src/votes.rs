@@ -151,7 +151,9 @@ fn varint_at(bytes: &mut &[u8]) -> Option<u64> {
 }
 
 /// The distinct vote patterns of a table with how many rows have each: the statistic the label
-/// models fit on (`Patterns` in `metal_runtime::label_model`), computed by DataFusion.
+/// models fit on, computed by DataFusion. Fit any label model on it with
+/// `model.fit_counts(&counts.patterns, &counts.counts)` (the default and the generative models
+/// work on the patterns directly, in memory proportional to them).
 #[derive(Debug, Clone, PartialEq)]
 pub struct PatternCounts {
     /// One row per distinct pattern, in the byte order of their encodings (so the same table
@@ -168,8 +170,8 @@ impl PatternCounts {
     }
 
     /// The label matrix with each pattern repeated as often as it was counted, in pattern order:
-    /// the rows of the table's label matrix, reordered. Any label model fits on it; its size is
-    /// that of the table's label matrix.
+    /// the rows of the table's label matrix, reordered (its size is that of the table's label
+    /// matrix; `LabelModel::fit_counts` fits without it).
     pub fn expand(&self) -> LabelMatrix {
         let mut rows = Vec::new();
         for (p, &c) in self.counts.iter().enumerate() {

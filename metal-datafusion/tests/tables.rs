@@ -10,6 +10,7 @@ use metal_datafusion::{
 };
 use metal_runtime::error::ApplyError;
 use metal_runtime::label_matrix::LabelMatrix;
+use metal_runtime::label_model::{FittedLabelModel, HyperHier, LabelModel};
 use metal_runtime::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -178,11 +179,23 @@ fn pattern_counts_by_group_by_equal_the_matrix_in_memory() {
             None => first = Some(counts.clone()),
             Some(f) => assert_eq!(&counts, f, "{}", path.display()),
         }
-        // Expanded, any label model fits on it: the rows of the matrix, reordered.
+        // Expanded: the rows of the matrix, reordered.
         let expanded = counts.expand();
         assert_eq!(expanded.n_items(), items.len());
         assert_eq!(in_memory_patterns(&expanded), in_memory_patterns(&matrix));
     }
+
+    // A label model fit on the counts is the one fit on the expanded matrix, bit for bit, and
+    // the one fit on the matrix in memory up to the order of its sums.
+    let counts = first.unwrap();
+    let fitted = HyperHier::default().fit_counts(&counts.patterns, &counts.counts).unwrap();
+    let on_expanded = HyperHier::default().fit(&counts.expand()).unwrap();
+    let in_memory = HyperHier::default().fit(&matrix).unwrap();
+    let probs = fitted.predict_proba(&matrix).unwrap();
+    assert_eq!(probs, on_expanded.predict_proba(&matrix).unwrap());
+    let want = in_memory.predict_proba(&matrix).unwrap();
+    let diff = (probs.end_labels().to_owned() - want.end_labels()).mapv(f64::abs).fold(0.0, |a: f64, &b| a.max(b));
+    assert!(diff < 1e-9, "largest difference {diff}");
 }
 
 #[test]

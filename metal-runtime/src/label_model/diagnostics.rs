@@ -30,7 +30,19 @@ const ONE_CLASS_SHARE: f64 = 0.99;
 /// # Errors
 /// If `model` does not fit `matrix` (another schema or other LFs).
 pub fn diagnose(matrix: &LabelMatrix, model: &dyn FittedLabelModel) -> Result<Vec<String>, LabelModelError> {
-    let covered: Vec<usize> = (0..matrix.n_items()).filter(|&i| matrix.row(i).len() > 0).collect();
+    diagnose_weighted(matrix, None, model)
+}
+
+/// [`diagnose`] with each row of `matrix` standing for `weights[i]` items (the vote patterns of
+/// [`LabelModel::fit_counts`]); `None`: one item each.
+pub(crate) fn diagnose_weighted(
+    matrix: &LabelMatrix,
+    weights: Option<&[f64]>,
+    model: &dyn FittedLabelModel,
+) -> Result<Vec<String>, LabelModelError> {
+    let weight = |i: usize| weights.map_or(1.0, |w| w[i]);
+    let covered: Vec<usize> = (0..matrix.n_items()).filter(|&i| matrix.row(i).len() > 0 && weight(i) > 0.0).collect();
+    let n_covered: f64 = covered.iter().map(|&i| weight(i)).sum();
     if covered.is_empty() {
         return Ok(vec!["no item has a vote: every prediction is the class balance alone".into()]);
     }
@@ -40,9 +52,9 @@ pub fn diagnose(matrix: &LabelMatrix, model: &dyn FittedLabelModel) -> Result<Ve
         let end = p.end_labels();
         let mut sum = vec![0.0; k];
         for &i in &covered {
-            sum.iter_mut().zip(end.row(i)).for_each(|(s, q)| *s += q);
+            sum.iter_mut().zip(end.row(i)).for_each(|(s, q)| *s += weight(i) * q);
         }
-        sum.into_iter().map(|s| s / covered.len() as f64).collect()
+        sum.into_iter().map(|s| s / n_covered).collect()
     };
     let mv = MajorityVote.fit(matrix)?.predict_proba(matrix)?;
     let mv_share = share(&mv);
@@ -77,10 +89,10 @@ pub fn diagnose(matrix: &LabelMatrix, model: &dyn FittedLabelModel) -> Result<Ve
         }
     }
     let pred = probs.argmax(0);
-    let mut counts = vec![0usize; k];
-    covered.iter().for_each(|&i| counts[pred[i]] += 1);
-    let (top, &n_top) = counts.iter().enumerate().max_by_key(|(_, &n)| n).unwrap_or((0, &0));
-    let top_share = n_top as f64 / covered.len() as f64;
+    let mut counts = vec![0.0; k];
+    covered.iter().for_each(|&i| counts[pred[i]] += weight(i));
+    let (top, &n_top) = counts.iter().enumerate().max_by(|a, b| a.1.total_cmp(b.1)).unwrap_or((0, &0.0));
+    let top_share = n_top / n_covered;
     let mv_top = mv_share.iter().copied().fold(0.0, f64::max);
     if k > 1 && top_share >= ONE_CLASS_SHARE && mv_top < 0.9 {
         warnings.push(format!(

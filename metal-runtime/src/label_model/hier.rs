@@ -671,6 +671,16 @@ impl FittedHierarchical {
     /// # Errors
     /// If `matrix` has another schema or other LFs than the model.
     pub fn independence_test(&self, matrix: &LabelMatrix) -> Result<Option<IndependenceTest>, LabelModelError> {
+        self.independence_test_counts(matrix, None)
+    }
+
+    /// [`independence_test`](Self::independence_test) on the rows of `matrix` standing for
+    /// `counts[i]` items each (`None`: one each).
+    pub(crate) fn independence_test_counts(
+        &self,
+        matrix: &LabelMatrix,
+        counts: Option<&[f64]>,
+    ) -> Result<Option<IndependenceTest>, LabelModelError> {
         check_compatible(&self.graph, &self.lfs, matrix)?;
         let Params::Extended { log_prior, vote, abstain: _, off } = &self.params else {
             return Ok(None);
@@ -695,8 +705,12 @@ impl FittedHierarchical {
             })
             .collect();
         let prior: Vec<f64> = log_prior.iter().map(|x| x.exp()).collect();
-        let pats = Patterns::new(matrix);
-        Ok(Some(super::independence::test(&tab.lay, &prior, &tables, &pats, matrix.n_items() as f64)))
+        let pats = match counts {
+            Some(c) => Patterns::with_counts(matrix, c.to_vec()),
+            None => Patterns::new(matrix),
+        };
+        let n = pats.counts().iter().sum();
+        Ok(Some(super::independence::test(&tab.lay, &prior, &tables, &pats, n)))
     }
 
     /// Mean log marginal likelihood of the votes of `matrix` under the model.
@@ -749,7 +763,13 @@ impl LabelModel for Hierarchical {
     type Fitted = FittedHierarchical;
 
     fn fit(&self, matrix: &LabelMatrix) -> Result<FittedHierarchical, LabelModelError> {
-        self.fit_inner(matrix, None, true)
+        self.fit_inner(matrix, None, None, true)
+    }
+
+    fn fit_counts(&self, patterns: &LabelMatrix, counts: &[u64]) -> Result<FittedHierarchical, LabelModelError> {
+        super::check_counts(patterns, counts)?;
+        let counts: Vec<f64> = counts.iter().map(|&c| c as f64).collect();
+        self.fit_inner(patterns, Some(&counts), None, true)
     }
 }
 
@@ -763,7 +783,7 @@ impl Hierarchical {
     /// number of items or end labels than `matrix`.
     pub fn fit_from(&self, matrix: &LabelMatrix, init: &ProbLabels) -> Result<FittedHierarchical, LabelModelError> {
         self.check_init(matrix, init)?;
-        self.fit_inner(matrix, Some(init), true)
+        self.fit_inner(matrix, None, Some(init), true)
     }
 
     fn check_init(&self, matrix: &LabelMatrix, init: &ProbLabels) -> Result<(), LabelModelError> {
@@ -783,8 +803,12 @@ impl Hierarchical {
     }
 
     /// [`fit`](LabelModel::fit) without [`diagnose`](super::diagnose).
-    pub(crate) fn fit_undiagnosed(&self, matrix: &LabelMatrix) -> Result<FittedHierarchical, LabelModelError> {
-        self.fit_inner(matrix, None, false)
+    pub(crate) fn fit_undiagnosed(
+        &self,
+        matrix: &LabelMatrix,
+        counts: Option<&[f64]>,
+    ) -> Result<FittedHierarchical, LabelModelError> {
+        self.fit_inner(matrix, counts, None, false)
     }
 
     /// [`fit_from`](Self::fit_from) without [`diagnose`](super::diagnose) (for a caller that
@@ -792,22 +816,29 @@ impl Hierarchical {
     pub(crate) fn fit_from_undiagnosed(
         &self,
         matrix: &LabelMatrix,
+        counts: Option<&[f64]>,
         init: &ProbLabels,
     ) -> Result<FittedHierarchical, LabelModelError> {
         self.check_init(matrix, init)?;
-        self.fit_inner(matrix, Some(init), false)
+        self.fit_inner(matrix, counts, Some(init), false)
     }
 
+    /// Fits on `matrix`, or, with `counts`, on its rows as patterns standing for `counts[i]`
+    /// items each.
     fn fit_inner(
         &self,
         matrix: &LabelMatrix,
+        counts: Option<&[f64]>,
         init: Option<&ProbLabels>,
         diagnose: bool,
     ) -> Result<FittedHierarchical, LabelModelError> {
         self.check(matrix)?;
         let start = Instant::now();
         let tab = Tables::new(matrix.graph(), matrix.lfs());
-        let pats = Patterns::new(matrix);
+        let pats = match counts {
+            Some(c) => Patterns::with_counts(matrix, c.to_vec()),
+            None => Patterns::new(matrix),
+        };
         // The initial labels per pattern (those of its first row).
         let init = init.map(|labels| {
             let k = tab.lay.k;
@@ -822,7 +853,7 @@ impl Hierarchical {
             }
             q
         });
-        let n = matrix.n_items() as f64;
+        let n: f64 = pats.counts().iter().sum();
         let m = matrix.n_lfs();
         let mut rate = vec![0.0; m];
         for (p, &c) in pats.counts().iter().enumerate() {
@@ -830,7 +861,7 @@ impl Hierarchical {
                 rate[j as usize] += c / n;
             }
         }
-        let bar = if self.progress && matrix.n_items() >= 100_000 {
+        let bar = if self.progress && n >= 100_000.0 {
             let bar = ProgressBar::new(self.n_epochs as u64);
             bar.set_style(
                 ProgressStyle::with_template("fitting label model {bar:40} epoch {pos}/{len} loss {msg}")
@@ -850,7 +881,7 @@ impl Hierarchical {
                 ModelForm::Extended => "hierarchical".into(),
                 ModelForm::Paper => "hierarchical_paper".into(),
             },
-            n_items: matrix.n_items(),
+            n_items: n as usize,
             n_patterns: pats.len(),
             n_epochs: loss.len(),
             converged,
@@ -867,7 +898,7 @@ impl Hierarchical {
             report,
         };
         if diagnose {
-            fitted.report.warnings = super::diagnose(matrix, &fitted)?;
+            fitted.report.warnings = super::diagnostics::diagnose_weighted(matrix, counts, &fitted)?;
         }
         fitted.report.seconds = start.elapsed().as_secs_f64();
         Ok(fitted)

@@ -168,6 +168,19 @@ impl LabelModel for HyperHier {
     type Fitted = FittedHyperHier;
 
     fn fit(&self, matrix: &LabelMatrix) -> Result<FittedHyperHier, LabelModelError> {
+        self.fit_weighted(matrix, None)
+    }
+
+    fn fit_counts(&self, patterns: &LabelMatrix, counts: &[u64]) -> Result<FittedHyperHier, LabelModelError> {
+        super::check_counts(patterns, counts)?;
+        let counts: Vec<f64> = counts.iter().map(|&c| c as f64).collect();
+        self.fit_weighted(patterns, Some(&counts))
+    }
+}
+
+impl HyperHier {
+    /// Fits on `matrix`, or with `counts` on its rows standing for `counts[i]` items each.
+    fn fit_weighted(&self, matrix: &LabelMatrix, counts: Option<&[f64]>) -> Result<FittedHyperHier, LabelModelError> {
         let start = Instant::now();
         if self.max_items == Some(0) {
             return Err(LabelModelError::InvalidConfig {
@@ -176,8 +189,11 @@ impl LabelModel for HyperHier {
                 expected: "at least 1, or None for all items",
             });
         }
-        let sample = self.max_items.and_then(|max| sample_items(matrix, max, self.seed));
-        let fit_on = sample.as_ref().unwrap_or(matrix);
+        let sample = self.max_items.and_then(|max| sample_items(matrix, counts, max, self.seed));
+        let (fit_on, fit_counts) = match &sample {
+            Some((m, c)) => (m, c.as_deref()),
+            None => (matrix, counts),
+        };
         // Maximum likelihood first, from the generative model's own start, on at most
         // `test_items` items; kept if the votes pass the test of its independence assumption.
         let (mut kept, mut independence) = (None, None);
@@ -198,14 +214,17 @@ impl LabelModel for HyperHier {
             }
             if self.generative.form == ModelForm::Extended {
                 let em = Hierarchical { n_epochs, progress: false, ..self.generative.clone() };
-                let screen = sample_items(fit_on, test_items, self.seed.wrapping_add(1));
-                let test_on = screen.as_ref().unwrap_or(fit_on);
-                let ml = em.fit_undiagnosed(test_on)?;
-                let test = ml.independence_test(test_on)?;
+                let screen = sample_items(fit_on, fit_counts, test_items, self.seed.wrapping_add(1));
+                let (test_on, test_counts) = match &screen {
+                    Some((m, c)) => (m, c.as_deref()),
+                    None => (fit_on, fit_counts),
+                };
+                let ml = em.fit_undiagnosed(test_on, test_counts)?;
+                let test = ml.independence_test_counts(test_on, test_counts)?;
                 if test.as_ref().is_some_and(|t| t.df > 0 && t.p_value >= level) {
                     // Passed: maximum likelihood on every sampled item, from the test's fit.
                     kept = Some(match screen {
-                        Some(_) => em.fit_from_undiagnosed(fit_on, &ml.predict_proba(fit_on)?)?,
+                        Some(_) => em.fit_from_undiagnosed(fit_on, fit_counts, &ml.predict_proba(fit_on)?)?,
                         None => ml,
                     });
                 }
@@ -216,11 +235,11 @@ impl LabelModel for HyperHier {
         let generative = match kept {
             Some(ml) => ml,
             None => {
-                let labels = self.hyper.infer(fit_on)?;
-                self.generative.fit_from_undiagnosed(fit_on, &labels)?
+                let labels = self.hyper.infer_counts(fit_on, fit_counts)?;
+                self.generative.fit_from_undiagnosed(fit_on, fit_counts, &labels)?
             }
         };
-        let warnings = super::diagnose(fit_on, &generative)?;
+        let warnings = super::diagnostics::diagnose_weighted(fit_on, fit_counts, &generative)?;
         let notes = independence.as_ref().map(|t| note(t, max_likelihood)).into_iter().collect();
         let report = FitReport {
             model: "hyper_hier".into(),
@@ -251,15 +270,42 @@ fn note(t: &IndependenceTest, max_likelihood: bool) -> String {
     }
 }
 
-/// The rows of `matrix` at `max` items drawn at random with `seed`, in their order; `None` when
-/// it has no more than `max`.
-fn sample_items(matrix: &LabelMatrix, max: usize, seed: u64) -> Option<LabelMatrix> {
-    (matrix.n_items() > max).then(|| {
-        let mut rng = Xoshiro256PlusPlus::seed_from_u64(seed);
-        let mut items = rand::seq::index::sample(&mut rng, matrix.n_items(), max).into_vec();
-        items.sort_unstable();
-        matrix.select_items(&items)
-    })
+/// A sample of `max` items drawn at random with `seed`, when there are more: the rows of `matrix`
+/// (in their order), or, with `counts` (row `i` standing for `counts[i]` items), the items of the
+/// rows repeated in row order, as the rows that were drawn and how many of each. Both draw the
+/// same items: `counts` sampled is the matrix with its rows repeated, sampled.
+fn sample_items(
+    matrix: &LabelMatrix,
+    counts: Option<&[f64]>,
+    max: usize,
+    seed: u64,
+) -> Option<(LabelMatrix, Option<Vec<f64>>)> {
+    let n = counts.map_or(matrix.n_items(), |c| c.iter().sum::<f64>() as usize);
+    if n <= max {
+        return None;
+    }
+    let mut rng = Xoshiro256PlusPlus::seed_from_u64(seed);
+    let mut items = rand::seq::index::sample(&mut rng, n, max).into_vec();
+    items.sort_unstable();
+    let Some(counts) = counts else { return Some((matrix.select_items(&items), None)) };
+    // Item `x` belongs to the row `r` with end[r - 1] <= x < end[r].
+    let mut end = Vec::with_capacity(counts.len());
+    let mut total = 0usize;
+    for &c in counts {
+        total += c as usize;
+        end.push(total);
+    }
+    let (mut rows, mut drawn) = (Vec::new(), Vec::new());
+    for x in items {
+        let r = end.partition_point(|&e| e <= x);
+        if rows.last() == Some(&r) {
+            *drawn.last_mut().unwrap_or(&mut 0.0) += 1.0;
+        } else {
+            rows.push(r);
+            drawn.push(1.0);
+        }
+    }
+    Some((matrix.select_items(&rows), Some(drawn)))
 }
 
 impl FittedLabelModel for FittedHyperHier {

@@ -113,6 +113,40 @@ pub trait LabelModel {
 
     /// Learns the model's parameters from `matrix` (no gold labels).
     fn fit(&self, matrix: &LabelMatrix) -> Result<Self::Fitted, LabelModelError>;
+
+    /// Learns the model's parameters from vote patterns and how many items have each: row `p` of
+    /// `patterns` stands for `counts[p]` items (for example the `GROUP BY` of a table too large
+    /// for memory, or counts merged across shards). The fit is that of [`fit`](Self::fit) on the
+    /// matrix with each pattern repeated `counts[p]` times in pattern order. The default, the
+    /// [`HyperHier`], [`Hierarchical`] and [`HyperLabelModel`] work on the patterns directly, in
+    /// memory and time proportional to the patterns; the other models build that matrix.
+    ///
+    /// # Errors
+    /// [`LabelModelError::IncompatibleMatrix`] when `counts` has another length than `patterns`
+    /// has rows; [`LabelModelError::Empty`] when the counts sum to zero; as [`fit`](Self::fit).
+    fn fit_counts(&self, patterns: &LabelMatrix, counts: &[u64]) -> Result<Self::Fitted, LabelModelError> {
+        check_counts(patterns, counts)?;
+        self.fit(&expand_counts(patterns, counts))
+    }
+}
+
+/// Checks that `counts` has one count per row of `patterns` and that some count is nonzero.
+pub(crate) fn check_counts(patterns: &LabelMatrix, counts: &[u64]) -> Result<(), LabelModelError> {
+    if counts.len() != patterns.n_items() {
+        return Err(LabelModelError::IncompatibleMatrix {
+            what: format!("{} counts for {} patterns", counts.len(), patterns.n_items()),
+        });
+    }
+    if counts.iter().all(|&c| c == 0) {
+        return Err(LabelModelError::Empty);
+    }
+    Ok(())
+}
+
+/// The matrix with row `p` of `patterns` repeated `counts[p]` times, in pattern order.
+pub(crate) fn expand_counts(patterns: &LabelMatrix, counts: &[u64]) -> LabelMatrix {
+    let rows: Vec<usize> = counts.iter().enumerate().flat_map(|(p, &c)| std::iter::repeat_n(p, c as usize)).collect();
+    patterns.select_items(&rows)
 }
 
 /// A fitted label model.

@@ -86,6 +86,16 @@ impl<'a> Patterns<'a> {
         Patterns { matrix, first_row, counts, row_pattern }
     }
 
+    /// The rows of `matrix` as patterns weighted by `counts` (one per row, at least one row):
+    /// the vote patterns of a larger matrix counted elsewhere (a `GROUP BY`, merged shards). The
+    /// rows need not be distinct; equal rows are separate patterns whose counts add up in every
+    /// sum.
+    pub(crate) fn with_counts(matrix: &'a LabelMatrix, counts: Vec<f64>) -> Self {
+        debug_assert_eq!(counts.len(), matrix.n_items());
+        let rows: Vec<u32> = (0..matrix.n_items() as u32).collect();
+        Patterns { matrix, first_row: rows.clone(), counts, row_pattern: rows }
+    }
+
     /// Number of distinct patterns.
     pub fn len(&self) -> usize {
         self.counts.len()

@@ -94,11 +94,24 @@ impl HyperLabelModel {
     /// # Errors
     /// [`LabelModelError::Empty`] for a matrix without items.
     pub fn infer(&self, matrix: &LabelMatrix) -> Result<ProbLabels, LabelModelError> {
+        self.infer_counts(matrix, None)
+    }
+
+    /// [`infer`](Self::infer) with row `i` of `matrix` standing for `counts[i]` items (`None`:
+    /// one each); one row of probabilities per row of `matrix`.
+    pub(crate) fn infer_counts(
+        &self,
+        matrix: &LabelMatrix,
+        counts: Option<&[f64]>,
+    ) -> Result<ProbLabels, LabelModelError> {
         if matrix.n_items() == 0 {
             return Err(LabelModelError::Empty);
         }
         let net = network()?;
-        let pats = Patterns::new(matrix);
+        let pats = match counts {
+            Some(c) => Patterns::with_counts(matrix, c.to_vec()),
+            None => Patterns::new(matrix),
+        };
         let per_pattern = run(net, matrix.graph(), matrix.lfs(), &pats, pats.counts(), self.calibrate);
         let k = matrix.graph().n_end_labels();
         let mut out = Array2::zeros((matrix.n_items(), k));
@@ -132,13 +145,29 @@ impl LabelModel for HyperLabelModel {
         network()?;
         let pats = Patterns::new(matrix);
         let (patterns, counts) = distinct_rows(matrix, &pats, |_| 1.0);
-        Ok(FittedHyperLabelModel {
+        Ok(self.fitted(patterns, counts, start))
+    }
+
+    fn fit_counts(&self, patterns: &LabelMatrix, counts: &[u64]) -> Result<FittedHyperLabelModel, LabelModelError> {
+        let start = Instant::now();
+        super::check_counts(patterns, counts)?;
+        network()?;
+        let counts = counts.iter().map(|&c| c as f64).collect();
+        Ok(self.fitted(patterns.clone(), counts, start))
+    }
+}
+
+impl HyperLabelModel {
+    /// The fitted model of the weighted patterns `patterns`.
+    fn fitted(&self, patterns: LabelMatrix, counts: Vec<f64>, start: Instant) -> FittedHyperLabelModel {
+        let matrix = &patterns;
+        FittedHyperLabelModel {
             graph: matrix.graph_arc().clone(),
             lfs: matrix.lfs().to_vec(),
             calibrate: self.calibrate,
             report: FitReport {
                 model: "hyper_label_model".into(),
-                n_items: matrix.n_items(),
+                n_items: counts.iter().sum::<f64>() as usize,
                 n_patterns: counts.len(),
                 converged: true,
                 seconds: start.elapsed().as_secs_f64(),
@@ -146,7 +175,7 @@ impl LabelModel for HyperLabelModel {
             },
             patterns,
             counts,
-        })
+        }
     }
 }
 
