@@ -35,8 +35,9 @@
 //! matrix: the LF set runs as a DataFusion scalar function ([`votes_udf`]) inside the scan's
 //! parallel partitions and `GROUP BY` counts the patterns.
 //!
+//! [`write_table_probs`] joins a fitted model's probabilities back to the table's rows;
 //! [`write_label_matrix`] and [`write_probs`] write the label matrix and a label model's
-//! probabilities back as Parquet, one row per item in the same order.
+//! probabilities as Parquet, one row per item in the same order.
 //!
 //! The reading is blocking (DataFusion runs on a runtime of this call's own): from async code,
 //! call it inside `tokio::task::spawn_blocking`.
@@ -54,8 +55,8 @@ use metal_runtime::label_matrix::LabelMatrix;
 use metal_runtime::lf::{ApplyConfig, ApplyReport, LfSet};
 use metal_runtime::schema::TaskSchema;
 use serde::de::DeserializeOwned;
-pub use votes::{decode_votes, encode_votes, pattern_counts, votes_udf, PatternCounts, VotesUdf};
-pub use write::{write_label_matrix, write_probs};
+pub use votes::{decode_votes, encode_votes, pattern_counts, votes_udf, write_table_probs, PatternCounts, VotesUdf};
+pub use write::{prob_fields, write_label_matrix, write_probs};
 
 /// What can go wrong reading a table.
 #[derive(Debug, thiserror::Error)]

@@ -6,14 +6,21 @@ use std::fmt;
 use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 
+use std::path::Path;
+
 use datafusion::arrow::array::{Array, ArrayRef, BinaryArray, BinaryBuilder, Int64Array};
 use datafusion::arrow::datatypes::{DataType, Field, Schema};
 use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::common::{DataFusionError, Result as DfResult};
 use datafusion::functions_aggregate::expr_fn::count;
 use datafusion::logical_expr::{ColumnarValue, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature, Volatility};
+use datafusion::parquet::arrow::ArrowWriter;
+use datafusion::parquet::file::properties::WriterProperties;
 use datafusion::prelude::{ident, lit, SessionConfig, SessionContext};
+use futures::StreamExt;
+use metal_runtime::io::write_atomic;
 use metal_runtime::label_matrix::LabelMatrix;
+use metal_runtime::label_model::FittedLabelModel;
 use metal_runtime::lf::{ApplyConfig, LfSet};
 use metal_runtime::schema::TaskSchema;
 use serde::de::DeserializeOwned;
@@ -253,4 +260,107 @@ impl Table {
             }
         }
     }
+}
+
+/// Reads `table` again, in file order, and writes each row's columns `keep` (an id, say) and the
+/// probabilities `model` gives its votes to the Parquet file `out`: the predictions joined back to
+/// the rows. The LFs run as in [`pattern_counts`] (`columns` are the columns the item type reads);
+/// the probability columns are those of [`prob_fields`](crate::prob_fields). Memory is one record
+/// batch; the file is written through a temporary file renamed into place when complete.
+/// Returns the number of rows written.
+///
+/// # Errors
+/// [`TableError::Read`] when the table cannot be read, a column is missing or a row is not an
+/// `X`; [`TableError::Write`] when a kept column has the name of a probability column, or the
+/// file cannot be written; the model's error (inside [`TableError::Read`]) when it was fit on
+/// other LFs.
+pub fn write_table_probs<S, X>(
+    lfs: Arc<LfSet<S, X>>,
+    table: &Table,
+    columns: &[&str],
+    keep: &[&str],
+    model: &dyn FittedLabelModel,
+    out: impl AsRef<Path>,
+) -> Result<u64, TableError>
+where
+    S: TaskSchema + 'static,
+    X: DeserializeOwned + Send + Sync + 'static,
+{
+    let out = out.as_ref();
+    let read = |e: &dyn fmt::Display| TableError::Read { path: table.path().to_path_buf(), message: e.to_string() };
+    let empty = lfs.apply(&[])?;
+    let prob_fields = crate::prob_fields(empty.graph());
+    let mut names: Vec<&str> = keep.to_vec();
+    names.extend(prob_fields.iter().map(|f| f.name().as_str()));
+    crate::write::unique(out, &names, "output columns")?;
+
+    let runtime = tokio::runtime::Builder::new_current_thread().build().map_err(|e| read(&e))?;
+    // One partition, no repartitioned scans: batches come in file order.
+    let ctx = SessionContext::new_with_config(
+        SessionConfig::new().with_target_partitions(1).with_repartition_file_scans(false),
+    );
+    let votes = votes_udf("metal_votes", lfs);
+    let mut select: Vec<_> = keep.iter().map(|c| ident(*c)).collect();
+    select.push(votes.call(columns.iter().map(|c| ident(*c)).collect()).alias("__metal_votes"));
+    let (mut stream, schema) = runtime
+        .block_on(async {
+            table.register(&ctx, "items").await?;
+            let frame = ctx.table("items").await?.select(select)?;
+            // The kept columns as the table has them, then the probabilities.
+            let mut fields: Vec<Field> =
+                frame.schema().fields()[..keep.len()].iter().map(|f| f.as_ref().clone()).collect();
+            fields.extend(prob_fields.iter().cloned());
+            Ok::<_, DataFusionError>((frame.execute_stream().await?, Arc::new(Schema::new(fields))))
+        })
+        .map_err(|e| read(&e))?;
+
+    let mut rows = 0u64;
+    let mut failure: Option<TableError> = None;
+    let written = write_atomic(out, |file| {
+        let props = WriterProperties::builder().set_max_row_group_row_count(Some(65_536)).build();
+        let mut writer = ArrowWriter::try_new(file, schema.clone(), Some(props)).map_err(std::io::Error::other)?;
+        let n_keep = keep.len();
+        while let Some(batch) = runtime.block_on(stream.next()) {
+            let batch = match batch {
+                Ok(b) => b,
+                Err(e) => {
+                    failure = Some(read(&e));
+                    return Err(std::io::Error::other("read failed"));
+                }
+            };
+            let Some(patterns) = batch.column(n_keep).as_any().downcast_ref::<BinaryArray>() else {
+                failure = Some(read(&"the vote column is not binary"));
+                return Err(std::io::Error::other("read failed"));
+            };
+            let mut matrix = empty.clone();
+            for i in 0..patterns.len() {
+                let pushed = decode_votes(patterns.value(i))
+                    .ok_or_else(|| read(&"a vote pattern does not decode"))
+                    .and_then(|v| matrix.push_row(&v).map_err(|e| read(&e)));
+                if let Err(e) = pushed {
+                    failure = Some(e);
+                    return Err(std::io::Error::other("read failed"));
+                }
+            }
+            let probs = match model.predict_proba(&matrix) {
+                Ok(p) => p,
+                Err(e) => {
+                    failure = Some(read(&e));
+                    return Err(std::io::Error::other("predict failed"));
+                }
+            };
+            let mut arrays: Vec<ArrayRef> = batch.columns()[..n_keep].to_vec();
+            arrays.extend(crate::write::prob_arrays(&probs));
+            let out_batch = RecordBatch::try_new(schema.clone(), arrays).map_err(std::io::Error::other)?;
+            writer.write(&out_batch).map_err(std::io::Error::other)?;
+            rows += out_batch.num_rows() as u64;
+        }
+        writer.close().map_err(std::io::Error::other)?;
+        Ok(())
+    });
+    if let Some(e) = failure {
+        return Err(e);
+    }
+    written.map_err(|e| crate::write::write_error(out, e))?;
+    Ok(rows)
 }

@@ -15,6 +15,7 @@ use metal_runtime::error::IoError;
 use metal_runtime::io::write_atomic;
 use metal_runtime::label_matrix::LabelMatrix;
 use metal_runtime::label_model::ProbLabels;
+use metal_runtime::schema::TaskGraph;
 
 use crate::TableError;
 
@@ -68,33 +69,68 @@ pub fn write_label_matrix(path: impl AsRef<Path>, matrix: &LabelMatrix) -> Resul
     })
 }
 
-/// Writes `probs` to the Parquet file `path`: one row per item, one 64-bit float column per end
-/// label, named by the end label (as [`TaskGraph::end_label_names`] gives them), holding its
-/// probability. Written like [`write_label_matrix`], through a temporary file.
-///
-/// [`TaskGraph::end_label_names`]: metal_runtime::schema::TaskGraph::end_label_names
+/// Writes `probs` to the Parquet file `path`: one row per item, 64-bit float columns named by
+/// [`prob_fields`]: the probability of each end label, then, on a schema of several tasks, each
+/// task's marginal distribution. Written like [`write_label_matrix`], through a temporary file.
 ///
 /// # Errors
 /// As [`write_label_matrix`].
 pub fn write_probs(path: impl AsRef<Path>, probs: &ProbLabels) -> Result<(), TableError> {
     let path = path.as_ref();
-    let names: Vec<&str> = probs.graph().end_label_names().iter().map(String::as_str).collect();
-    unique(path, &names, "end labels")?;
-    let schema =
-        Arc::new(Schema::new(names.iter().map(|n| Field::new(*n, DataType::Float64, false)).collect::<Vec<_>>()));
-    let end = probs.end_labels();
+    let fields = prob_fields(probs.graph());
+    let names: Vec<&str> = fields.iter().map(|f| f.name().as_str()).collect();
+    unique(path, &names, "columns")?;
+    let schema = Arc::new(Schema::new(fields.clone()));
     write(path, schema.clone(), probs.n_items(), |rows| {
-        let (start, len) = (rows.start, rows.len());
-        let arrays: Vec<ArrayRef> = (0..end.ncols())
-            .map(|c| -> ArrayRef {
-                Arc::new(Float64Array::from_iter_values((start..start + len).map(|i| end[[i, c]])))
-            })
-            .collect();
-        RecordBatch::try_new(schema.clone(), arrays)
+        let part =
+            ProbLabels::new(probs.graph_arc().clone(), probs.end_labels().slice(ndarray::s![rows, ..]).to_owned());
+        RecordBatch::try_new(schema.clone(), prob_arrays(&part))
     })
 }
 
-fn unique(path: &Path, names: &[&str], what: &str) -> Result<(), TableError> {
+/// The probability columns of a schema, all 64-bit floats: one per end label, named by the end
+/// label (as [`TaskGraph::end_label_names`] gives them, e.g. `Other/Entity`); then, when the
+/// schema has several tasks, one per task and label, `task=label`, and for every task but the
+/// root `task=(inactive)`, the mass of the end labels under which the task does not apply.
+///
+/// [`TaskGraph::end_label_names`]: metal_runtime::schema::TaskGraph::end_label_names
+pub fn prob_fields(graph: &TaskGraph) -> Vec<Field> {
+    let mut names: Vec<String> = graph.end_label_names().to_vec();
+    if graph.n_tasks() > 1 {
+        for (t, task) in graph.tasks().iter().enumerate() {
+            names.extend(task.labels.iter().map(|l| format!("{}={l}", task.name)));
+            if t != graph.root() {
+                names.push(format!("{}=(inactive)", task.name));
+            }
+        }
+    }
+    names.into_iter().map(|n| Field::new(n, DataType::Float64, false)).collect()
+}
+
+/// The columns of [`prob_fields`] for `probs`.
+pub(crate) fn prob_arrays(probs: &ProbLabels) -> Vec<ArrayRef> {
+    let end = probs.end_labels();
+    let mut arrays: Vec<ArrayRef> = end
+        .columns()
+        .into_iter()
+        .map(|c| -> ArrayRef { Arc::new(Float64Array::from_iter_values(c.iter().copied())) })
+        .collect();
+    let graph = probs.graph();
+    if graph.n_tasks() > 1 {
+        for t in 0..graph.n_tasks() {
+            let marginals = probs.task_marginals(t);
+            arrays.extend(
+                marginals
+                    .columns()
+                    .into_iter()
+                    .map(|c| -> ArrayRef { Arc::new(Float64Array::from_iter_values(c.iter().copied())) }),
+            );
+        }
+    }
+    arrays
+}
+
+pub(crate) fn unique(path: &Path, names: &[&str], what: &str) -> Result<(), TableError> {
     let mut seen = HashSet::new();
     match names.iter().find(|n| !seen.insert(**n)) {
         Some(name) => Err(TableError::Write {
@@ -122,13 +158,16 @@ fn write(
         writer.close().map_err(io::Error::other)?;
         Ok(())
     })
-    .map_err(|e| {
-        // The path is the variant's own; keep only what went wrong.
-        let message = match e {
-            IoError::Os { source, .. } => source.to_string(),
-            IoError::Malformed { message, .. } => message,
-            other => other.to_string(),
-        };
-        TableError::Write { path: path.to_path_buf(), message }
-    })
+    .map_err(|e| write_error(path, e))
+}
+
+/// [`TableError::Write`] for an error of `write_atomic` on `path`.
+pub(crate) fn write_error(path: &Path, e: IoError) -> TableError {
+    // The path is the variant's own; keep only what went wrong.
+    let message = match e {
+        IoError::Os { source, .. } => source.to_string(),
+        IoError::Malformed { message, .. } => message,
+        other => other.to_string(),
+    };
+    TableError::Write { path: path.to_path_buf(), message }
 }

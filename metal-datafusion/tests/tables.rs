@@ -6,7 +6,8 @@ use std::path::Path;
 use datafusion::dataframe::DataFrameWriteOptions;
 use datafusion::prelude::{JsonReadOptions, SessionConfig, SessionContext};
 use metal_datafusion::{
-    apply_table, apply_table_prepared, decode_votes, encode_votes, pattern_counts, Format, Table, TableError,
+    apply_table, apply_table_prepared, decode_votes, encode_votes, pattern_counts, prob_fields, write_table_probs,
+    Format, Table, TableError,
 };
 use metal_runtime::error::ApplyError;
 use metal_runtime::label_matrix::LabelMatrix;
@@ -227,4 +228,60 @@ fn a_missing_column_in_the_pattern_query_names_the_file() {
     let err = pattern_counts(lfs, &Table::open(&jsonl).unwrap(), &["text", "text"], None).unwrap_err();
     println!("{err}");
     assert!(err.to_string().contains("r.jsonl"), "{err}");
+}
+
+fn read_parquet(path: &Path) -> Vec<datafusion::arrow::record_batch::RecordBatch> {
+    use datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+    let reader = ParquetRecordBatchReaderBuilder::try_new(std::fs::File::open(path).unwrap()).unwrap().build().unwrap();
+    reader.map(Result::unwrap).collect()
+}
+
+#[test]
+fn predictions_join_back_to_the_rows_in_file_order() {
+    use datafusion::arrow::array::{Array, Float64Array, Int64Array};
+    let dir = tempfile::tempdir().unwrap();
+    let items = reviews();
+    let config = ApplyConfig { progress: false, ..ApplyConfig::default() };
+    let (matrix, _) = lfs().apply_with(&items, &config).unwrap();
+    let model = HyperHier::default().fit(&matrix).unwrap();
+    let want = model.predict_proba(&matrix).unwrap();
+
+    let (jsonl, parquet) = (dir.path().join("r.jsonl"), dir.path().join("r.parquet"));
+    write_jsonl(&jsonl, &items);
+    write_parquet(&jsonl, &parquet);
+    let lfs = std::sync::Arc::new(lfs());
+    for input in [&jsonl, &parquet] {
+        let out = dir.path().join("probs.parquet");
+        let table = Table::open(input).unwrap();
+        let rows = write_table_probs(lfs.clone(), &table, &["id", "text"], &["id"], &model, &out).unwrap();
+        assert_eq!(rows, items.len() as u64);
+        let batches = read_parquet(&out);
+        let names: Vec<String> = batches[0].schema().fields().iter().map(|f| f.name().clone()).collect();
+        let mut expected = vec!["id".to_owned()];
+        expected.extend(prob_fields(matrix.graph()).iter().map(|f| f.name().clone()));
+        assert_eq!(names, expected);
+        let mut row = 0;
+        for batch in &batches {
+            let ids = batch.column(0).as_any().downcast_ref::<Int64Array>().unwrap();
+            for r in 0..batch.num_rows() {
+                assert_eq!(ids.value(r), (row + r) as i64, "{}: file order", input.display());
+                for c in 0..2 {
+                    let p = batch.column(1 + c).as_any().downcast_ref::<Float64Array>().unwrap();
+                    assert_eq!(p.value(r), want.end_labels()[[row + r, c]]);
+                }
+            }
+            row += batch.num_rows();
+        }
+        assert_eq!(row, items.len());
+    }
+
+    // A kept column named like a probability column, and a kept column the table lacks.
+    let out = dir.path().join("bad.parquet");
+    let table = Table::open(&jsonl).unwrap();
+    let clash = prob_fields(matrix.graph())[0].name().clone();
+    let err = write_table_probs(lfs.clone(), &table, &["id", "text"], &[clash.as_str()], &model, &out).unwrap_err();
+    assert!(matches!(err, TableError::Write { .. }) && err.to_string().contains(&clash), "{err}");
+    let err = write_table_probs(lfs, &table, &["id", "text"], &["rating"], &model, &out).unwrap_err();
+    assert!(err.to_string().contains("r.jsonl") && err.to_string().contains("rating"), "{err}");
+    assert!(!out.exists());
 }

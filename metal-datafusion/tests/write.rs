@@ -80,7 +80,7 @@ fn probabilities_round_trip() {
     write_probs(&path, &probs).unwrap();
     let batches = read(&path);
     let names: Vec<String> = batches[0].schema().fields().iter().map(|f| f.name().clone()).collect();
-    assert_eq!(names, mat.graph().end_label_names());
+    assert_eq!(names, mat.graph().end_label_names(), "one task: the end labels only");
     let end = probs.end_labels();
     let mut row = 0;
     for batch in &batches {
@@ -118,4 +118,38 @@ fn bad_targets_are_errors_that_leave_nothing() {
     // Nothing but the folder is left behind: no partial or temporary file.
     let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
     assert_eq!(left, ["a_folder"]);
+}
+
+/// On a hierarchy, each task's marginal distribution follows the end labels.
+#[test]
+fn hierarchies_add_the_task_marginals() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../metal-runtime/tests/data/synthetic/tree_2-22_l3_n10000");
+    let p = metal_runtime::io::synthetic::Problem::load(dir).unwrap();
+    let probs = HyperHier::default().fit(&p.train).unwrap().predict_proba(&p.train).unwrap();
+    let graph = p.train.graph();
+    let names: Vec<String> = metal_datafusion::prob_fields(graph).iter().map(|f| f.name().clone()).collect();
+    let n_marginals: usize = (0..graph.n_tasks()).map(|t| graph.cardinality(t) + usize::from(t != graph.root())).sum();
+    assert_eq!(names.len(), graph.n_end_labels() + n_marginals);
+    let root = &graph.task(graph.root());
+    assert_eq!(names[graph.n_end_labels()], format!("{}={}", root.name, root.labels[0]));
+    assert!(names.iter().any(|n| n.ends_with("=(inactive)")));
+
+    let out = tempfile::tempdir().unwrap();
+    let path = out.path().join("probs.parquet");
+    write_probs(&path, &probs).unwrap();
+    let batches = read(&path);
+    let mut want: Vec<Vec<f64>> = probs.end_labels().columns().into_iter().map(|c| c.to_vec()).collect();
+    for t in 0..graph.n_tasks() {
+        want.extend(probs.task_marginals(t).columns().into_iter().map(|c| c.to_vec()));
+    }
+    let mut row = 0;
+    for batch in &batches {
+        for (c, col) in want.iter().enumerate() {
+            let a = batch.column(c).as_any().downcast_ref::<Float64Array>().unwrap();
+            assert_eq!(a.values(), &col[row..row + batch.num_rows()], "column {}", names[c]);
+        }
+        row += batch.num_rows();
+    }
+    assert_eq!(row, p.train.n_items());
 }
