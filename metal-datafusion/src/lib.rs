@@ -47,6 +47,8 @@ mod write;
 
 use std::path::{Path, PathBuf};
 
+/// The DataFusion the tables are read with, for queries of one's own.
+pub use datafusion;
 use datafusion::execution::SendableRecordBatchStream;
 use datafusion::prelude::{CsvReadOptions, JsonReadOptions, ParquetReadOptions, SessionConfig, SessionContext};
 use futures::StreamExt;
@@ -55,7 +57,12 @@ use metal_runtime::label_matrix::LabelMatrix;
 use metal_runtime::lf::{ApplyConfig, ApplyReport, LfSet};
 use metal_runtime::schema::TaskSchema;
 use serde::de::DeserializeOwned;
-pub use votes::{decode_votes, encode_votes, pattern_counts, votes_udf, write_table_probs, PatternCounts, VotesUdf};
+/// The Arrow–serde conversion rows go through.
+pub use serde_arrow;
+pub use votes::{
+    decode_votes, encode_votes, pattern_counts, pattern_counts_prepared, votes_udf, votes_udf_prepared,
+    write_table_probs, PatternCounts, VotesUdf,
+};
 pub use write::{prob_fields, write_label_matrix, write_probs};
 
 /// What can go wrong reading a table.

@@ -18,6 +18,7 @@ use datafusion::parquet::arrow::ArrowWriter;
 use datafusion::parquet::file::properties::WriterProperties;
 use datafusion::prelude::{ident, lit, SessionConfig, SessionContext};
 use futures::StreamExt;
+use metal_runtime::error::ApplyError;
 use metal_runtime::io::write_atomic;
 use metal_runtime::label_matrix::LabelMatrix;
 use metal_runtime::label_model::FittedLabelModel;
@@ -27,37 +28,46 @@ use serde::de::DeserializeOwned;
 
 use crate::{Format, Table, TableError};
 
-/// An [`LfSet`] as a DataFusion scalar function (build it with [`votes_udf`]).
+/// Labels a batch of items: the LF set, with or without a preparation step.
+type Labeler<I> = Arc<dyn Fn(&[I]) -> Result<LabelMatrix, ApplyError> + Send + Sync>;
+
+/// An [`LfSet`] as a DataFusion scalar function (build it with [`votes_udf`] or
+/// [`votes_udf_prepared`]).
 ///
-/// `name(col_a, col_b, …)` takes the columns the item type `X` reads, by name (the argument
-/// columns become the fields `X` deserializes from, as in [`Table::rows`]), applies every LF to
+/// `name(col_a, col_b, …)` takes the columns the item type `I` reads, by name (the argument
+/// columns become the fields `I` deserializes from, as in [`Table::rows`]), applies every LF to
 /// each row and returns the row's vote pattern as bytes ([`encode_votes`]): rows with the same
 /// votes have the same bytes, so `GROUP BY` counts the patterns.
-pub struct VotesUdf<S: TaskSchema, X> {
+pub struct VotesUdf<I> {
     name: String,
-    lfs: Arc<LfSet<S, X>>,
+    label: Labeler<I>,
     signature: Signature,
 }
 
-impl<S: TaskSchema, X> fmt::Debug for VotesUdf<S, X> {
+impl<I> fmt::Debug for VotesUdf<I> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("VotesUdf").field("name", &self.name).finish_non_exhaustive()
     }
 }
 
-impl<S: TaskSchema, X> PartialEq for VotesUdf<S, X> {
+impl<I> PartialEq for VotesUdf<I> {
     fn eq(&self, other: &Self) -> bool {
-        self.name == other.name && Arc::ptr_eq(&self.lfs, &other.lfs)
+        self.name == other.name && Arc::ptr_eq(&self.label, &other.label)
     }
 }
 
-impl<S: TaskSchema, X> Eq for VotesUdf<S, X> {}
+impl<I> Eq for VotesUdf<I> {}
 
-impl<S: TaskSchema, X> Hash for VotesUdf<S, X> {
+impl<I> Hash for VotesUdf<I> {
     fn hash<H: Hasher>(&self, state: &mut H) {
         self.name.hash(state);
-        Arc::as_ptr(&self.lfs).cast::<()>().hash(state);
+        Arc::as_ptr(&self.label).cast::<()>().hash(state);
     }
+}
+
+/// DataFusion runs partitions in parallel; each call labels its batch on one thread.
+fn batch_config() -> ApplyConfig {
+    ApplyConfig { sequential: true, progress: false, ..ApplyConfig::default() }
 }
 
 /// The scalar function `name(columns…)` that applies `lfs` to each row and returns its vote
@@ -67,13 +77,37 @@ where
     S: TaskSchema + 'static,
     X: DeserializeOwned + Send + Sync + 'static,
 {
-    ScalarUDF::from(VotesUdf { name: name.to_owned(), lfs, signature: Signature::variadic_any(Volatility::Immutable) })
+    let label: Labeler<X> = Arc::new(move |items: &[X]| Ok(lfs.apply_with(items, &batch_config())?.0));
+    udf(name, label)
 }
 
-impl<S, X> ScalarUDFImpl for VotesUdf<S, X>
+/// [`votes_udf`] with a preparation step: each row is read as an `I` and prepared once into
+/// the `X` the LFs read, as in [`LfSet::apply_prepared`].
+pub fn votes_udf_prepared<S, I, X>(
+    name: &str,
+    lfs: Arc<LfSet<S, X>>,
+    prepare: impl Fn(&I) -> X + Send + Sync + 'static,
+) -> ScalarUDF
 where
     S: TaskSchema + 'static,
-    X: DeserializeOwned + Send + Sync + 'static,
+    I: DeserializeOwned + Send + Sync + 'static,
+    X: 'static,
+{
+    let label: Labeler<I> = Arc::new(move |items: &[I]| Ok(lfs.apply_prepared(items, &prepare, &batch_config())?.0));
+    udf(name, label)
+}
+
+fn udf<I: DeserializeOwned + Send + Sync + 'static>(name: &str, label: Labeler<I>) -> ScalarUDF {
+    ScalarUDF::from(VotesUdf {
+        name: name.to_owned(),
+        label,
+        signature: Signature::variadic_any(Volatility::Immutable),
+    })
+}
+
+impl<I> ScalarUDFImpl for VotesUdf<I>
+where
+    I: DeserializeOwned + Send + Sync + 'static,
 {
     fn name(&self) -> &str {
         &self.name
@@ -93,14 +127,9 @@ where
         let fields: Vec<Field> =
             args.arg_fields.iter().map(|f| Field::new(f.name(), f.data_type().clone(), f.is_nullable())).collect();
         let batch = RecordBatch::try_new(Arc::new(Schema::new(fields)), arrays)?;
-        let items: Vec<X> = serde_arrow::from_record_batch(&batch)
+        let items: Vec<I> = serde_arrow::from_record_batch(&batch)
             .map_err(|e| DataFusionError::Execution(format!("{}: a row is not an item: {e}", self.name)))?;
-        // DataFusion runs partitions in parallel; each call labels its batch on one thread.
-        let config = ApplyConfig { sequential: true, progress: false, ..ApplyConfig::default() };
-        let (matrix, _) = self
-            .lfs
-            .apply_with(&items, &config)
-            .map_err(|e| DataFusionError::Execution(format!("{}: {e}", self.name)))?;
+        let matrix = (self.label)(&items).map_err(|e| DataFusionError::Execution(format!("{}: {e}", self.name)))?;
         let mut out = BinaryBuilder::with_capacity(n, matrix.n_votes() * 3);
         let mut buf = Vec::new();
         for i in 0..matrix.n_items() {
@@ -207,15 +236,45 @@ where
     S: TaskSchema + 'static,
     X: DeserializeOwned + Send + Sync + 'static,
 {
-    let read = |e: &dyn fmt::Display| TableError::Read { path: table.path().to_path_buf(), message: e.to_string() };
     let empty = lfs.apply(&[])?;
+    count_with(votes_udf("metal_votes", lfs), empty, table, columns, partitions)
+}
+
+/// [`pattern_counts`] with a preparation step, as [`votes_udf_prepared`]: each row is read as an
+/// `I` and prepared once into the `X` the LFs read.
+///
+/// # Errors
+/// As [`pattern_counts`].
+pub fn pattern_counts_prepared<S, I, X>(
+    lfs: Arc<LfSet<S, X>>,
+    table: &Table,
+    columns: &[&str],
+    prepare: impl Fn(&I) -> X + Send + Sync + 'static,
+    partitions: Option<usize>,
+) -> Result<PatternCounts, TableError>
+where
+    S: TaskSchema + 'static,
+    I: DeserializeOwned + Send + Sync + 'static,
+    X: 'static,
+{
+    let empty = lfs.apply_prepared(&[], &prepare, &batch_config())?.0;
+    count_with(votes_udf_prepared("metal_votes", lfs, prepare), empty, table, columns, partitions)
+}
+
+fn count_with(
+    votes: ScalarUDF,
+    empty: LabelMatrix,
+    table: &Table,
+    columns: &[&str],
+    partitions: Option<usize>,
+) -> Result<PatternCounts, TableError> {
+    let read = |e: &dyn fmt::Display| TableError::Read { path: table.path().to_path_buf(), message: e.to_string() };
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(|e| read(&e))?;
     let mut config = SessionConfig::new();
     if let Some(p) = partitions {
         config = config.with_target_partitions(p.max(1));
     }
     let ctx = SessionContext::new_with_config(config);
-    let votes = votes_udf("metal_votes", lfs);
     let pattern = votes.call(columns.iter().map(|c| ident(*c)).collect()).alias("pattern");
     let batches = runtime
         .block_on(async {

@@ -6,8 +6,8 @@ use std::path::Path;
 use datafusion::dataframe::DataFrameWriteOptions;
 use datafusion::prelude::{JsonReadOptions, SessionConfig, SessionContext};
 use metal_datafusion::{
-    apply_table, apply_table_prepared, decode_votes, encode_votes, pattern_counts, prob_fields, write_table_probs,
-    Format, Table, TableError,
+    apply_table, apply_table_prepared, decode_votes, encode_votes, pattern_counts, pattern_counts_prepared,
+    prob_fields, write_table_probs, Format, Table, TableError,
 };
 use metal_runtime::error::ApplyError;
 use metal_runtime::label_matrix::LabelMatrix;
@@ -185,6 +185,21 @@ fn pattern_counts_by_group_by_equal_the_matrix_in_memory() {
         assert_eq!(expanded.n_items(), items.len());
         assert_eq!(in_memory_patterns(&expanded), in_memory_patterns(&matrix));
     }
+
+    // With a preparation step (the text in capitals: only the id LF fires).
+    let shout = |r: &Review| Review { id: r.id, text: r.text.to_uppercase() };
+    let (shouted, _) = lfs.apply_prepared(&items, shout, &config).unwrap();
+    let prepared =
+        pattern_counts_prepared(lfs.clone(), &Table::open(&parquet).unwrap(), &["id", "text"], shout, Some(2)).unwrap();
+    let mut got: Vec<(Vec<(u32, u16)>, u64)> = (0..prepared.patterns.n_items())
+        .map(|p| {
+            let (l, v) = prepared.patterns.row_slices(p);
+            (l.iter().copied().zip(v.iter().copied()).collect(), prepared.counts[p])
+        })
+        .collect();
+    got.sort();
+    assert_eq!(got, in_memory_patterns(&shouted));
+    assert_eq!(got.len(), 2, "the id LF votes or not");
 
     // A label model fit on the counts is the one fit on the expanded matrix, bit for bit, and
     // the one fit on the matrix in memory up to the order of its sums.
