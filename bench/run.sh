@@ -47,6 +47,20 @@ for rows in 1000000 10000000; do
   target/release/bench-lfapply --rows "$rows" --threads 2
 done
 
+# The same LFs over a Parquet table of 10^6 articles read by DataFusion (written once under
+# target/bench-problems; about 1.2 GB): labeled in our thread pool as DataFusion reads it, and
+# inside DataFusion as a scalar function with the vote patterns counted by GROUP BY, 2 threads or
+# partitions each. Needs the `tables` feature (`make build`).
+if [ -x target/release/bench-table ]; then
+  table=target/bench-problems/reuters-1000000.parquet
+  [ -f "$table" ] || target/release/bench-table --mode make --table "$table" --rows 1000000 >&2
+  for mode in rayon counts; do
+    target/release/bench-table --mode "$mode" --table "$table" --threads 2
+  done
+else
+  echo "bench: target/release/bench-table is not built (make build); skipping the table benchmark" >&2
+fi
+
 # Label quality on real LF votes: every model on the WRENCH suite and splits, the pipelines'
 # matrices (exported once under target/bench-problems/pipelines) and generated problems.
 if [ ! -f target/bench-problems/pipelines/trec/schema.json ]; then

@@ -12,14 +12,14 @@ use std::sync::LazyLock;
 
 use metal_runtime::prelude::*;
 use regex::Regex;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 pub use super::lfs::news;
 use super::lfs::{Corporate, Markets, Topic};
 
 /// What the LFs need of an article: one line of a Reuters-21578 JSON-lines file (other fields
 /// are ignored).
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
 pub struct Story {
     /// The headline; may be empty.
     pub title: String,
