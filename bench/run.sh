@@ -48,7 +48,7 @@ for rows in 1000000 10000000; do
 done
 
 # The same LFs over a Parquet table of 10^6 articles read by DataFusion (written once under
-# target/bench-problems; about 1.2 GB): labeled in our thread pool as DataFusion reads it, and
+# target/bench-problems; 735 MB): labeled in our thread pool as DataFusion reads it, and
 # inside DataFusion as a scalar function with the vote patterns counted by GROUP BY, 2 threads or
 # partitions each. Needs the `tables` feature (`make build`).
 if [ -x target/release/bench-table ]; then

@@ -104,8 +104,8 @@ pub enum MaxLikelihood {
     /// Fit by EM (from the generative model's own start) on at most `test_items` of the
     /// training items, test the fit on them, and when the test's p-value is at least `level`,
     /// keep maximum likelihood on all the training items (EM from the tested fit). A matrix too
-    /// small for any of the test's statistics (see [`IndependenceTest`](super::IndependenceTest))
-    /// keeps the M-step.
+    /// small for any of the test's statistics (see [`IndependenceTest`](super::IndependenceTest)),
+    /// or with more than 2,048 LFs, where the test is not run, keeps the M-step.
     WhenIndependent {
         /// EM iterations at most (stopping earlier at the generative model's `tol`).
         n_epochs: usize,
@@ -259,8 +259,8 @@ fn note(t: &IndependenceTest, max_likelihood: bool) -> String {
     if max_likelihood {
         format!("the LFs pass the test of independence given the label ({test}): kept the maximum-likelihood fit")
     } else if t.df == 0 {
-        "too few votes to test the LFs' independence given the label: parameters from the Hyper Label Model's \
-         probabilities"
+        "the LFs' independence given the label could not be tested (too few votes, or more than 2,048 LFs): \
+         parameters from the Hyper Label Model's probabilities"
             .into()
     } else {
         format!(
