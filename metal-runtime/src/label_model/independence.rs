@@ -20,7 +20,7 @@ use super::patterns::Patterns;
 const MIN_EXPECTED: f64 = 5.0;
 
 /// Above this many LFs the test is not run (its tables hold LFs² counts per thread).
-pub const MAX_LFS: usize = 2_048;
+pub(crate) const MAX_LFS: usize = 2_048;
 
 /// The outcome of the pairwise test of local independence of a fitted generative model.
 #[derive(Debug, Clone, PartialEq)]
