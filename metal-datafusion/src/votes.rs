@@ -1,12 +1,11 @@
-//! The LF set as a DataFusion scalar function that returns each row's vote pattern, and the
-//! pattern counts of a table by `GROUP BY`: the statistic the label models fit on, computed where
-//! the data is.
+//! The LF set as a DataFusion scalar function that returns each row's vote pattern; the pattern
+//! counts of a table by `GROUP BY` (the statistic the label models fit on, computed where the
+//! data is); and a fitted model's probabilities joined back to the table's rows.
 
 use std::fmt;
 use std::hash::{Hash, Hasher};
-use std::sync::Arc;
-
 use std::path::Path;
+use std::sync::Arc;
 
 use datafusion::arrow::array::{Array, ArrayRef, BinaryArray, BinaryBuilder, Int64Array};
 use datafusion::arrow::datatypes::{DataType, Field, Schema};
@@ -224,8 +223,8 @@ impl PatternCounts {
 /// the number of cores).
 ///
 /// # Errors
-/// [`TableError::Read`] when DataFusion cannot read the table or a row is not an `X` (the message
-/// says which); [`TableError::Apply`] for the LFs' own errors.
+/// [`TableError::Read`] when DataFusion cannot read the table, a column is missing, a row is not
+/// an `X` or an LF fails (the message says which).
 pub fn pattern_counts<S, X>(
     lfs: Arc<LfSet<S, X>>,
     table: &Table,
