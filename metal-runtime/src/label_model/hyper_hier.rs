@@ -196,7 +196,7 @@ impl HyperHier {
         };
         // Maximum likelihood first, from the generative model's own start, on at most
         // `test_items` items; kept if the votes pass the test of its independence assumption.
-        let (mut kept, mut independence) = (None, None);
+        let (mut kept, mut independence, mut failed) = (None, None, None);
         if let MaxLikelihood::WhenIndependent { n_epochs, level, test_items } = self.max_likelihood {
             if !(0.0..1.0).contains(&level) {
                 return Err(LabelModelError::InvalidConfig {
@@ -219,16 +219,24 @@ impl HyperHier {
                     Some((m, c)) => (m, c.as_deref()),
                     None => (fit_on, fit_counts),
                 };
-                let ml = em.fit_undiagnosed(test_on, test_counts)?;
-                let test = ml.independence_test_counts(test_on, test_counts)?;
-                if test.as_ref().is_some_and(|t| t.df > 0 && t.p_value >= level) {
+                let attempt = || -> Result<_, LabelModelError> {
+                    let ml = em.fit_undiagnosed(test_on, test_counts)?;
+                    let test = ml.independence_test_counts(test_on, test_counts)?;
+                    if !test.as_ref().is_some_and(|t| t.df > 0 && t.p_value >= level) {
+                        return Ok((None, test));
+                    }
                     // Passed: maximum likelihood on every sampled item, from the test's fit.
-                    kept = Some(match screen {
+                    let ml = match screen {
                         Some(_) => em.fit_from_undiagnosed(fit_on, fit_counts, &ml.predict_proba(fit_on)?)?,
                         None => ml,
-                    });
+                    };
+                    Ok((Some(ml), test))
+                };
+                match attempt() {
+                    Ok((ml, test)) => (kept, independence) = (ml, test),
+                    // EM failed (it diverged): the M-step, which runs no EM, stands.
+                    Err(e) => failed = Some(e.to_string()),
                 }
-                independence = test;
             }
         }
         let max_likelihood = kept.is_some();
@@ -240,7 +248,12 @@ impl HyperHier {
             }
         };
         let warnings = super::diagnostics::diagnose_weighted(fit_on, fit_counts, &generative)?;
-        let notes = independence.as_ref().map(|t| note(t, max_likelihood)).into_iter().collect();
+        let mut notes: Vec<String> = independence.as_ref().map(|t| note(t, max_likelihood)).into_iter().collect();
+        if let Some(e) = failed {
+            notes.push(format!(
+                "the maximum-likelihood fit failed ({e}): parameters from the Hyper Label Model's probabilities"
+            ));
+        }
         let report = FitReport {
             model: "hyper_hier".into(),
             warnings,
