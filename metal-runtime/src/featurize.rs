@@ -43,6 +43,33 @@ pub struct FeaturizerConfig {
     pub min_token_len: usize,
     /// Feature values.
     pub weighting: Weighting,
+    /// Longest word n-gram counted: 1 counts words, 2 also counts each pair of adjacent words
+    /// (`"no acute"`, `"how many"`), and so on; ≥ 1. An n-gram is its words joined by one space.
+    /// `min_count` and `max_size` apply to all n-grams together.
+    #[serde(default = "one")]
+    pub ngrams: usize,
+    /// Mark the words in the scope of a negation: after a negation cue (`no`, `not`, `never`,
+    /// `none`, `nothing`, `nobody`, `nowhere`, `neither`, `nor`, `without`, `cannot`, or a word
+    /// ending in `n't`), every word up to the end of the clause (`.`, `:`, `;`, `!`, `?` or a line
+    /// break) is counted as `NOT_word`, a term of its own, so that "no effusion" and "effusion"
+    /// differ (the negation marking of sentiment analysis, after Das & Chen 2001 and Pang et al.
+    /// 2002). The cue words are English; commas do not end the scope ("no consolidation,
+    /// effusion or pneumothorax" negates all three).
+    #[serde(default)]
+    pub negation: bool,
+}
+
+/// Negation cues of [`FeaturizerConfig::negation`] (besides words ending in `n't`).
+const NEGATION_CUES: &[&str] =
+    &["no", "not", "never", "none", "nothing", "nobody", "nowhere", "neither", "nor", "without", "cannot"];
+
+/// Characters that end a negation's scope.
+fn ends_clause(c: char) -> bool {
+    matches!(c, '.' | ':' | ';' | '!' | '?' | '\n' | '\r')
+}
+
+fn one() -> usize {
+    1
 }
 
 impl Default for FeaturizerConfig {
@@ -53,6 +80,8 @@ impl Default for FeaturizerConfig {
             max_size: 20_000,
             min_token_len: 1,
             weighting: Weighting::Counts,
+            ngrams: 1,
+            negation: false,
         }
     }
 }
@@ -88,6 +117,9 @@ impl TryFrom<FeaturizerRepr> for Featurizer {
                 got: r.idf.len(),
             });
         }
+        if r.config.ngrams == 0 {
+            return Err(EndModelError::InvalidConfig { name: "ngrams", value: "0".into(), expected: "at least 1" });
+        }
         Featurizer::from_parts(r.config, r.words, r.idf)
     }
 }
@@ -112,17 +144,26 @@ impl Featurizer {
                 expected: "at least 1 word",
             });
         }
+        if config.ngrams == 0 {
+            return Err(EndModelError::InvalidConfig {
+                name: "ngrams",
+                value: "0".into(),
+                expected: "at least 1 (1: words only)",
+            });
+        }
         let mut counts: HashMap<String, (usize, usize)> = HashMap::new();
+        let mut seen: std::collections::HashSet<String> = std::collections::HashSet::new();
         for text in texts {
-            let mut seen: HashMap<&str, ()> = HashMap::new();
+            seen.clear();
             let text = normalize(text.as_ref(), config.lowercase);
-            for token in tokens(&text, config.min_token_len) {
-                let entry = counts.entry(token.to_owned()).or_default();
+            for_each_term(&text, config, |term| {
+                let entry = counts.entry(term.to_owned()).or_default();
                 entry.0 += 1;
-                if seen.insert(token, ()).is_none() {
+                if !seen.contains(term) {
+                    seen.insert(term.to_owned());
                     entry.1 += 1;
                 }
-            }
+            });
         }
         let mut kept: Vec<(String, (usize, usize))> =
             counts.into_iter().filter(|(_, (c, _))| *c >= config.min_count.max(1)).collect();
@@ -183,11 +224,11 @@ impl Featurizer {
         for text in texts {
             row.clear();
             let text = normalize(text.as_ref(), self.config.lowercase);
-            for token in tokens(&text, self.config.min_token_len) {
-                if let Some(&j) = self.index.get(token) {
+            for_each_term(&text, &self.config, |term| {
+                if let Some(&j) = self.index.get(term) {
                     *row.entry(j).or_default() += 1.0;
                 }
-            }
+            });
             let mut entries: Vec<(u32, f32)> = row.iter().map(|(&j, &c)| (j, c * self.idf[j as usize])).collect();
             entries.sort_unstable_by_key(|e| e.0);
             for (j, v) in entries {
@@ -211,6 +252,65 @@ fn normalize(text: &str, lowercase: bool) -> std::borrow::Cow<'_, str> {
 /// Maximal runs of alphanumeric characters, at least `min_len` characters long.
 fn tokens(text: &str, min_len: usize) -> impl Iterator<Item = &str> {
     text.split(|c: char| !c.is_alphanumeric()).filter(move |t| !t.is_empty() && t.chars().count() >= min_len)
+}
+
+/// The tokens of `text` (as [`tokens`]) with those in a negation's scope written `NOT_word`
+/// ([`FeaturizerConfig::negation`]).
+fn negation_marked(text: &str, min_len: usize) -> Vec<std::borrow::Cow<'_, str>> {
+    let mut out = Vec::new();
+    let mut negated = false;
+    let mut start = None;
+    // One step past the end closes the last token.
+    for (i, c) in text.char_indices().chain(std::iter::once((text.len(), ' '))) {
+        if c.is_alphanumeric() && i < text.len() {
+            start.get_or_insert(i);
+            continue;
+        }
+        if let Some(s) = start.take() {
+            let token = &text[s..i];
+            // `don't` is cut into `don` and `t`: the `t` after `n'` is the cue.
+            let before = &text[..s];
+            let apostrophe = before.strip_suffix('\'').or_else(|| before.strip_suffix('\u{2019}'));
+            let contraction = token.eq_ignore_ascii_case("t") && apostrophe.is_some_and(|b| b.ends_with(['n', 'N']));
+            let cue = contraction || NEGATION_CUES.iter().any(|c| c.eq_ignore_ascii_case(token));
+            if token.chars().count() >= min_len {
+                out.push(if negated && !cue { format!("NOT_{token}").into() } else { token.into() });
+            }
+            negated |= cue;
+        }
+        if ends_clause(c) {
+            negated = false;
+        }
+    }
+    out
+}
+
+/// Calls `f` on every term of `text` (already normalized): its tokens, then, when
+/// `config.ngrams` > 1, each run of 2 to `ngrams` adjacent tokens joined by a space.
+fn for_each_term(text: &str, config: &FeaturizerConfig, mut f: impl FnMut(&str)) {
+    if config.ngrams <= 1 && !config.negation {
+        tokens(text, config.min_token_len).for_each(f);
+        return;
+    }
+    let words: Vec<std::borrow::Cow<'_, str>> = if config.negation {
+        negation_marked(text, config.min_token_len)
+    } else {
+        tokens(text, config.min_token_len).map(Into::into).collect()
+    };
+    words.iter().for_each(|w| f(w));
+    let mut gram = String::new();
+    for n in 2..=config.ngrams.min(words.len()) {
+        for window in words.windows(n) {
+            gram.clear();
+            for (k, w) in window.iter().enumerate() {
+                if k > 0 {
+                    gram.push(' ');
+                }
+                gram.push_str(w);
+            }
+            f(&gram);
+        }
+    }
 }
 
 /// A sparse n × V feature matrix in CSR layout: row `i` holds the pairs
@@ -337,6 +437,51 @@ mod tests {
         assert_eq!(x.row(0), (&[0u32, 1][..], &[1.0f32, 2.0][..]));
         let err = Featurizer::fit(&texts, &FeaturizerConfig { min_count: 9, ..Default::default() }).unwrap_err();
         assert!(matches!(err, EndModelError::EmptyVocabulary { .. }));
+    }
+
+    #[test]
+    fn ngrams_count_adjacent_words() {
+        let texts = ["No acute disease.", "no acute, no disease", "acute disease"];
+        let config = FeaturizerConfig { min_count: 1, ngrams: 2, ..Default::default() };
+        let f = Featurizer::fit(&texts, &config).unwrap();
+        assert!(f.word_index("no acute").is_some());
+        assert!(f.word_index("acute disease").is_some());
+        assert!(f.word_index("disease no").is_none(), "never adjacent");
+        let x = f.transform(&["no acute disease no acute"]);
+        let no_acute = f.word_index("no acute").unwrap() as u32;
+        let (idx, val) = x.row(0);
+        assert_eq!(val[idx.iter().position(|&j| j == no_acute).unwrap()], 2.0);
+        // Words only: the same vocabulary as before n-grams existed.
+        let words = Featurizer::fit(&texts, &FeaturizerConfig { min_count: 1, ..Default::default() }).unwrap();
+        assert!(words.vocabulary().iter().all(|w| !w.contains(' ')));
+        assert_eq!(words.n_features(), 3);
+        // Trigrams include the bigrams.
+        let tri = Featurizer::fit(&texts, &FeaturizerConfig { ngrams: 3, ..config.clone() }).unwrap();
+        assert!(tri.word_index("no acute disease").is_some() && tri.word_index("no acute").is_some());
+        let err = Featurizer::fit(&texts, &FeaturizerConfig { ngrams: 0, ..config }).unwrap_err();
+        assert!(matches!(err, EndModelError::InvalidConfig { name: "ngrams", .. }));
+        // A featurizer saved before the setting existed reads as words only.
+        let json = serde_json::to_string(&words).unwrap().replace(",\"ngrams\":1", "");
+        assert!(!json.contains("ngrams"));
+        assert_eq!(serde_json::from_str::<Featurizer>(&json).unwrap(), words);
+    }
+
+    #[test]
+    fn negation_marks_the_rest_of_the_clause() {
+        let marked = |t: &str| negation_marked(t, 1).into_iter().map(|w| w.into_owned()).collect::<Vec<_>>();
+        assert_eq!(
+            marked("no focal consolidation, effusion or pneumothorax. small effusion"),
+            ["no", "NOT_focal", "NOT_consolidation", "NOT_effusion", "NOT_or", "NOT_pneumothorax", "small", "effusion"]
+        );
+        assert_eq!(marked("it isn't here; there"), ["it", "isn", "t", "NOT_here", "there"]);
+        assert_eq!(marked("don\u{2019}t go\nstay"), ["don", "t", "NOT_go", "stay"]);
+        assert_eq!(marked("nothing"), ["nothing"]);
+        assert_eq!(marked("knot tied"), ["knot", "tied"], "a cue is a whole word");
+        let config = FeaturizerConfig { min_count: 1, negation: true, ..Default::default() };
+        let f = Featurizer::fit(&["No effusion.", "Effusion"], &config).unwrap();
+        assert!(f.word_index("NOT_effusion").is_some() && f.word_index("effusion").is_some());
+        let bigrams = Featurizer::fit(&["No effusion."], &FeaturizerConfig { ngrams: 2, ..config }).unwrap();
+        assert!(bigrams.word_index("no NOT_effusion").is_some());
     }
 
     #[test]

@@ -337,6 +337,14 @@ pub struct Args {
     /// libtorch CPU threads (default: 1 for the small networks, one per core to fine-tune)
     #[arg(long, value_name = "N")]
     pub threads: Option<NonZeroUsize>,
+    /// Longest word n-gram of the bag of words (default: 1, words only); output folder
+    /// <name>-ngrams<N>
+    #[arg(long, value_name = "N")]
+    pub ngrams: Option<NonZeroUsize>,
+    /// Count the words after a negation cue, to the end of the clause, as terms of their own
+    /// (NOT_word) in the bag of words; output folder <name>-negation
+    #[arg(long)]
+    pub negation: bool,
     /// Output folder (default: results/<name>, or target/pipeline/<name>-quick with --quick)
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
@@ -358,20 +366,31 @@ impl Args {
         if let Some(n) = self.threads {
             config.threads = Some(n.get());
         }
+        if let Some(n) = self.ngrams {
+            config.featurizer.ngrams = n.get();
+        }
+        config.featurizer.negation |= self.negation;
         config
     }
 
     /// The output folder: `--out`, else `results/<name>` for full runs and
     /// `target/pipeline/<name>-quick` in quick mode (both under the workspace root), with
-    /// `-<input>` after the name for an input other than the bag of words.
+    /// `-<input>` after the name for an input other than the bag of words, and `-ngrams<N>` and
+    /// `-negation` for those featurizer settings.
     pub fn out_dir(&self, name: &str) -> PathBuf {
         if let Some(out) = &self.out {
             return out.clone();
         }
-        let name = match self.input {
+        let mut name = match self.input {
             Some(input) if input != InputKind::Bow => format!("{name}-{}", input.name()),
             _ => name.to_owned(),
         };
+        if let Some(n) = self.ngrams.filter(|n| n.get() > 1) {
+            name.push_str(&format!("-ngrams{n}"));
+        }
+        if self.negation {
+            name.push_str("-negation");
+        }
         let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
         if self.quick {
             root.join("target").join("pipeline").join(format!("{name}-quick"))
@@ -430,12 +449,17 @@ mod tests {
         assert_eq!((m.config().input, m.config().threads), (InputKind::Minilm, Some(2)));
         assert!(m.out_dir("trec").ends_with("target/pipeline/trec-minilm-quick"));
         assert_eq!((a.config().input, a.config().threads), (InputKind::Bow, None));
+        let w = parse(&["--quick", "--ngrams", "2", "--negation"]).unwrap().common;
+        assert_eq!((w.config().featurizer.ngrams, w.config().featurizer.negation), (2, true));
+        assert!(w.out_dir("radiology").ends_with("target/pipeline/radiology-ngrams2-negation-quick"));
+        assert!(!a.config().featurizer.negation && a.config().featurizer.ngrams == 1);
         let t = parse(&["--input", "minilm-tuned"]).unwrap().common.config();
         assert_eq!((t.input, t.lr_grid.clone(), t.max_epochs), (InputKind::MinilmTuned, vec![1e-3], 3));
         // Errors name the argument and what it accepts.
         for (bad, says) in [
             (&["--trials", "0"][..], "--trials <N>"),
             (&["--threads", "0"], "--threads <N>"),
+            (&["--ngrams", "0"], "--ngrams <N>"),
             (&["--out"], "--out <DIR>"),
             (&["--bogus"], "--bogus"),
             (&["--input", "glove"], "[possible values: bow, minilm, minilm-tuned]"),

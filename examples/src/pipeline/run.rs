@@ -66,7 +66,15 @@ fn featurize(corpus: &Corpus, config: &PipelineConfig) -> Result<(FeatureSet, Fe
         InputKind::Bow => {
             let featurizer = Featurizer::fit(&corpus.texts_train, &config.featurizer)?;
             let words = |t: &[String]| FeatureSet::Sparse(featurizer.transform(t));
-            let what = format!("{} word features", featurizer.n_features());
+            let f = &config.featurizer;
+            let what = match (f.ngrams > 1, f.negation) {
+                (false, false) => format!("{} word features", featurizer.n_features()),
+                (true, false) => format!("{} word and n-gram features (n ≤ {})", featurizer.n_features(), f.ngrams),
+                (false, true) => format!("{} word features, negation marked", featurizer.n_features()),
+                (true, true) => {
+                    format!("{} word and n-gram features (n ≤ {}), negation marked", featurizer.n_features(), f.ngrams)
+                }
+            };
             Ok((words(&corpus.texts_train), words(&corpus.texts_dev), words(&corpus.texts_test), what))
         }
         InputKind::Minilm => {

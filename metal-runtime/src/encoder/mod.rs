@@ -1,6 +1,7 @@
 //! Pretrained text encoders (feature `torch`): a sentence encoder (BERT with mean pooling, e.g.
-//! all-MiniLM-L6-v2) on libtorch, read from the files a sentence-transformers folder holds, and
-//! an on-disk cache of its embeddings.
+//! all-MiniLM-L6-v2) on libtorch, read from the files a sentence-transformers folder holds, an
+//! on-disk cache of its embeddings, and static word vectors (GloVe, [`WordVectors`]) for the end
+//! model's [`InputConfig::WordVectors`](crate::end_model::InputConfig::WordVectors) input.
 //!
 //! The encoder reads `config.json` (the BERT shape), `model.safetensors` (the weights; data only,
 //! no code runs), `tokenizer.json` (the tokenizer, by the `tokenizers` crate) and, when present,
@@ -24,6 +25,7 @@
 
 mod bert;
 mod cache;
+mod word_vectors;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -38,6 +40,7 @@ use tokenizers::Tokenizer;
 pub(crate) use bert::Bert;
 use bert::BertConfig;
 pub use cache::EmbeddingCache;
+pub use word_vectors::{glove_dir, WordVectors, GLOVE};
 
 use crate::error::EncoderError;
 

@@ -50,6 +50,17 @@ pub enum InputConfig {
         /// Output width D₀.
         dim: usize,
     },
+    /// The mean of word vectors over each item's word counts (a bag of embeddings, `dim` wide, no
+    /// bias or activation), read from sparse features such as the bag of words. The vectors start
+    /// at zero; [`EndModel::set_word_vectors`] copies pretrained ones (GloVe,
+    /// [`crate::encoder::WordVectors`]) into the rows of the words it knows. `trainable`: whether
+    /// training updates them (lazy Adam, as the bag of words) or leaves them as they are.
+    WordVectors {
+        /// Output width D₀ (the vectors' width, 50 for GloVe 6B 50d).
+        dim: usize,
+        /// Whether training updates the vectors.
+        trainable: bool,
+    },
     /// A pretrained sentence encoder (BERT with mean pooling, e.g. all-MiniLM-L6-v2), fine-tuned
     /// with the network; it reads token ids ([`Features::Tokens`], from [`EndModel::tokenize`]).
     /// `n_features` is the model's vocabulary size. Its weights train at
@@ -131,7 +142,10 @@ impl EndModelConfig {
                 if i == 0 { "layer 1 has width 0" } else { "a layer has width 0" },
             );
         }
-        if let InputConfig::BagOfWords { dim: 0 } | InputConfig::Custom { dim: 0 } = self.input {
+        if let InputConfig::BagOfWords { dim: 0 }
+        | InputConfig::Custom { dim: 0 }
+        | InputConfig::WordVectors { dim: 0, .. } = self.input
+        {
             return invalid("input.dim", "0".into(), "at least 1");
         }
         if !(0.0..1.0).contains(&self.dropout) {

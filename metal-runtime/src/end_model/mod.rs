@@ -39,7 +39,9 @@ use rand::SeedableRng;
 use rand_xoshiro::Xoshiro256PlusPlus;
 use tch::{nn, Device, TchError, Tensor};
 
-pub use net::{BagOfWords, HiddenModule, IdentityInput, InputBatch, InputModule, LayerBuilder, MultiTaskNet};
+pub use net::{
+    BagOfWords, HiddenModule, IdentityInput, InputBatch, InputModule, LayerBuilder, MultiTaskNet, WordVectorBag,
+};
 
 use crate::error::EndModelError;
 use crate::featurize::Featurizer;
@@ -340,6 +342,69 @@ impl EndModel {
     /// The network.
     pub fn net(&self) -> &MultiTaskNet {
         &self.net
+    }
+
+    /// Copies pretrained word vectors into a [`InputConfig::WordVectors`] input: row j of its
+    /// table becomes the vector of `vocabulary[j]` (the featurizer's words, in feature order), or
+    /// zeros for a word `vectors` lacks. Returns how many words were found. Call it after
+    /// building the model and before training; a saved model keeps its (trained) table, so a
+    /// load needs no vectors.
+    ///
+    /// ```no_run
+    /// use metal_runtime::encoder::WordVectors;
+    /// use metal_runtime::end_model::{EndModel, EndModelConfig, InputConfig};
+    /// use metal_runtime::featurize::{Featurizer, FeaturizerConfig};
+    /// # fn run(graph: std::sync::Arc<metal_runtime::schema::TaskGraph>, texts: &[String]) -> metal_runtime::Result<()> {
+    /// let words = Featurizer::fit(texts, &FeaturizerConfig::default())?;
+    /// let glove = WordVectors::glove()?; // vocab.txt + vectors.npy under the model cache
+    /// let input = InputConfig::WordVectors { dim: glove.dim(), trainable: true };
+    /// let config = EndModelConfig { input, layers: vec![250, 50], ..EndModelConfig::default() };
+    /// let mut model = EndModel::new(graph, words.n_features(), config)?;
+    /// let found = model.set_word_vectors(&glove, words.vocabulary())?;
+    /// println!("{found} of {} words have a GloVe vector", words.n_features());
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    /// [`EndModelError::InvalidConfig`] when the input is not word vectors;
+    /// [`EndModelError::ShapeMismatch`] when `vocabulary` is not one word per feature or the
+    /// vectors' width is not the input's.
+    pub fn set_word_vectors(
+        &mut self,
+        vectors: &crate::encoder::WordVectors,
+        vocabulary: &[String],
+    ) -> crate::Result<usize> {
+        let InputConfig::WordVectors { dim, .. } = self.config.input else {
+            return Err(EndModelError::InvalidConfig {
+                name: "input",
+                value: format!("{:?}", self.config.input),
+                expected: "a word-vector input (InputConfig::WordVectors) to fill",
+            }
+            .into());
+        };
+        if vocabulary.len() != self.n_features {
+            let what = "vocabulary (one word per feature)";
+            return Err(EndModelError::ShapeMismatch { what, expected: self.n_features, got: vocabulary.len() }.into());
+        }
+        if vectors.dim() != dim {
+            let what = "word-vector width (the input's dim)";
+            return Err(EndModelError::ShapeMismatch { what, expected: dim, got: vectors.dim() }.into());
+        }
+        let (rows, found) = vectors.rows_for(vocabulary);
+        let values = rows.as_slice().ok_or(EndModelError::ShapeMismatch {
+            what: "word-vector rows (contiguous)",
+            expected: 0,
+            got: 1,
+        })?;
+        let init = Tensor::from_slice(values)
+            .f_view([self.n_features as i64, dim as i64])
+            .map_err(torch("shaping the word vectors"))?;
+        let mut weight = self.vs.variables().remove("input.weight").ok_or(EndModelError::Torch {
+            op: "finding the word-vector table",
+            message: "no variable `input.weight`".into(),
+        })?;
+        tch::no_grad(|| weight.f_copy_(&init)).map_err(torch("copying the word vectors"))?;
+        Ok(found)
     }
 
     /// Attaches the featurizer that makes this model's inputs, so that it is saved with it.

@@ -172,6 +172,61 @@ impl InputModule for BagOfWords {
     }
 }
 
+/// The count-weighted mean of word vectors ([`InputConfig::WordVectors`]): for a row with counts
+/// `c_j` of words `j`, `Σ c_j e_j / Σ c_j` over the rows `e_j` of the V × D table (zero for an
+/// empty row), computed with [`Tensor::embedding_bag`] so that no n × V matrix is formed. The
+/// table starts at zero ([`EndModel::set_word_vectors`](super::EndModel::set_word_vectors) fills
+/// it); when trainable, its gradient is sparse and lazy Adam updates it.
+#[derive(Debug)]
+pub struct WordVectorBag {
+    weight: Tensor,
+    /// V × 1 ones: the same bag over them gives each row's count total.
+    ones: Tensor,
+    trainable: bool,
+}
+
+impl WordVectorBag {
+    /// A V × `dim` table of zeros under `path`.
+    pub fn new(path: &nn::Path<'_>, n_features: usize, dim: usize, trainable: bool) -> Result<Self, TchError> {
+        let weight = path.f_zeros_no_train("weight", &[n_features as i64, dim as i64])?;
+        let weight = if trainable { weight.set_requires_grad(true) } else { weight };
+        let ones = Tensor::f_ones([n_features as i64, 1], (Kind::Float, path.device()))?;
+        Ok(WordVectorBag { weight, ones, trainable })
+    }
+}
+
+impl InputModule for WordVectorBag {
+    fn out_dim(&self) -> usize {
+        self.weight.size()[1] as usize
+    }
+    fn wants_sparse(&self) -> bool {
+        true
+    }
+    fn forward_t(&self, x: &InputBatch, _train: bool) -> Result<Tensor, TchError> {
+        let (sum, total) = match x {
+            InputBatch::Sparse { indices, offsets, weights } => {
+                let bag = |table: &Tensor, sparse| {
+                    Tensor::f_embedding_bag(table, indices, offsets, false, 0, sparse, Some(weights), false)
+                };
+                (bag(&self.weight, self.trainable)?.0, bag(&self.ones, false)?.0)
+            }
+            InputBatch::Dense(t) => (t.f_matmul(&self.weight)?, t.f_sum_dim_intlist(1, true, Kind::Float)?),
+            InputBatch::Tokens { .. } => {
+                return Err(TchError::Kind("the word-vector input reads word counts, not token ids".into()))
+            }
+        };
+        // An empty row has sum 0 and total 0: dividing by the clamped total keeps it 0.
+        sum.f_div(&total.f_clamp_min(1e-12)?)
+    }
+    fn sparse_parameters(&self) -> Vec<Tensor> {
+        if self.trainable {
+            vec![self.weight.shallow_clone()]
+        } else {
+            Vec::new()
+        }
+    }
+}
+
 /// A dense layer `x W + b`, W stored in × out.
 #[derive(Debug)]
 struct Linear {
@@ -262,6 +317,11 @@ pub(super) fn head_layers(graph: &TaskGraph, config: &EndModelConfig) -> Vec<usi
 }
 
 impl MultiTaskNet {
+    /// The input module.
+    pub fn input_module(&self) -> &dyn InputModule {
+        self.input.as_ref()
+    }
+
     /// Builds the network under `path` for `graph`, reading the input through `input`, with the
     /// built-in intermediate layers or those of `custom_layers`. `config` must have passed
     /// [`EndModelConfig::check`].
@@ -388,6 +448,9 @@ pub(super) fn builtin_input(
     Ok(match *input {
         InputConfig::Identity => Box::new(IdentityInput::new(n_features)),
         InputConfig::BagOfWords { dim } => Box::new(BagOfWords::new(&(path / "input"), n_features, dim, rng)?),
+        InputConfig::WordVectors { dim, trainable } => {
+            Box::new(WordVectorBag::new(&(path / "input"), n_features, dim, trainable)?)
+        }
         InputConfig::Encoder { ref dir } => {
             // Group 1: the optimizer gives the pretrained weights their own learning rate.
             let files = crate::encoder::ModelFiles::read(dir).map_err(|e| TchError::Kind(e.to_string()))?;

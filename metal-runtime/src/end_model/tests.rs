@@ -626,3 +626,71 @@ fn epochs_are_chosen_by_cross_validation() {
     let err = select::epochs_by_cross_validation(build, x, &p.gold_dev[1..], &p.graph, &cfg, 5, 0).unwrap_err();
     assert!(err.to_string().contains("gold labels"), "{err}");
 }
+
+#[test]
+fn word_vector_input_averages_its_rows_and_learns() {
+    let p = problem();
+    let words = p.featurizer.vocabulary();
+    // Vectors that spell out each word's end label (w0–w39 name one of 4 labels); others absent.
+    let dir = tempfile::tempdir().unwrap();
+    let known: Vec<&String> = words.iter().filter(|w| w[1..].parse::<usize>().unwrap() < 40).collect();
+    let mut vectors = Array2::<f32>::zeros((known.len(), 4));
+    for (i, w) in known.iter().enumerate() {
+        vectors[[i, w[1..].parse::<usize>().unwrap() / 10]] = 1.0;
+    }
+    let vocab: String = known.iter().map(|w| format!("{w}\n")).collect();
+    std::fs::write(dir.path().join("vocab.txt"), vocab).unwrap();
+    crate::io::npy::write_f32_2d(dir.path().join("vectors.npy"), vectors.view()).unwrap();
+    let glove = crate::encoder::WordVectors::load(dir.path()).unwrap();
+
+    let config = |trainable| EndModelConfig {
+        input: InputConfig::WordVectors { dim: 4, trainable },
+        ..tiny(Architecture::hier())
+    };
+    let build = |trainable| {
+        let mut m = EndModel::new_on(Arc::clone(&p.graph), p.x.n_features(), config(trainable), Device::Cpu).unwrap();
+        assert_eq!(m.set_word_vectors(&glove, words).unwrap(), known.len());
+        m
+    };
+    // The input is the count-weighted mean of the rows.
+    let model = build(false);
+    let one = p.featurizer.transform(&["w3 w3 w12 zzz"]);
+    let batch = Features::from(&one).batch(&[0], true, Device::Cpu).unwrap();
+    let out = model.net.input_module().forward_t(&batch, false).unwrap();
+    assert_eq!(Vec::<f32>::try_from(out.view([-1])).unwrap(), [2.0 / 3.0, 1.0 / 3.0, 0.0, 0.0]);
+
+    for trainable in [false, true] {
+        let mut model = build(trainable);
+        let before = model.var_store().variables()["input.weight"].copy();
+        model
+            .train(&TrainSet::new(&p.x, &p.labels), Some(&DevSet::new(&p.x_dev, &p.gold_dev)), &train_config())
+            .unwrap();
+        let after = &model.var_store().variables()["input.weight"];
+        let moved = f64::try_from((after - &before).abs().sum(tch::Kind::Float)).unwrap();
+        assert_eq!(moved > 0.0, trainable, "trainable {trainable}: the table moved by {moved}");
+        let acc = accuracy(&model.predict(&p.x_test, 0).unwrap(), &p.gold_test);
+        assert!(acc > 0.8, "trainable {trainable}: test accuracy {acc:.3}");
+        // A save keeps the table: the reload predicts the same without the vectors.
+        let saved = tempfile::tempdir().unwrap();
+        model.save(saved.path().join("m")).unwrap();
+        let back = EndModel::load(saved.path().join("m"), Device::Cpu).unwrap();
+        assert_eq!(back.predict(&p.x_test, 0).unwrap(), model.predict(&p.x_test, 0).unwrap());
+    }
+    // Wrong uses are errors.
+    let mut bow =
+        EndModel::new_on(Arc::clone(&p.graph), p.x.n_features(), tiny(Architecture::hier()), Device::Cpu).unwrap();
+    assert!(matches!(
+        end_model_error(bow.set_word_vectors(&glove, words).unwrap_err()),
+        EndModelError::InvalidConfig { .. }
+    ));
+    let mut model = build(true);
+    let err = end_model_error(model.set_word_vectors(&glove, &words[1..]).unwrap_err());
+    assert!(matches!(err, EndModelError::ShapeMismatch { .. }), "{err}");
+    let wide =
+        EndModelConfig { input: InputConfig::WordVectors { dim: 5, trainable: true }, ..tiny(Architecture::hier()) };
+    let mut model = EndModel::new_on(Arc::clone(&p.graph), p.x.n_features(), wide, Device::Cpu).unwrap();
+    assert!(matches!(
+        end_model_error(model.set_word_vectors(&glove, words).unwrap_err()),
+        EndModelError::ShapeMismatch { .. }
+    ));
+}

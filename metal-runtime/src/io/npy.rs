@@ -24,6 +24,7 @@ use crate::schema::TaskGraph;
 const MAGIC: &[u8; 6] = b"\x93NUMPY";
 const INT_DTYPES: &str = "a little-endian signed integer dtype (int8, int16, int32 or int64)";
 const F64_DTYPE: &str = "little-endian float64 (`<f8`)";
+const F32_DTYPE: &str = "little-endian float32 (`<f4`)";
 const BUF_SIZE: usize = 1 << 16;
 
 /// An element type this module reads.
@@ -33,6 +34,7 @@ enum Dtype {
     I16,
     I32,
     I64,
+    F32,
     F64,
 }
 
@@ -43,6 +45,7 @@ impl Dtype {
             "<i2" => Some(Dtype::I16),
             "<i4" => Some(Dtype::I32),
             "<i8" => Some(Dtype::I64),
+            "<f4" => Some(Dtype::F32),
             "<f8" => Some(Dtype::F64),
             _ => None,
         }
@@ -52,13 +55,13 @@ impl Dtype {
         match self {
             Dtype::I8 => 1,
             Dtype::I16 => 2,
-            Dtype::I32 => 4,
+            Dtype::I32 | Dtype::F32 => 4,
             Dtype::F64 | Dtype::I64 => 8,
         }
     }
 
     fn is_int(self) -> bool {
-        self != Dtype::F64
+        !matches!(self, Dtype::F32 | Dtype::F64)
     }
 }
 
@@ -83,7 +86,7 @@ macro_rules! element {
         }
     )*};
 }
-element!(i8, i16, i32, i64, f64);
+element!(i8, i16, i32, i64, f32, f64);
 
 /// Calls `$body` with `$e` bound to the Rust type of integer dtype `$dtype`.
 macro_rules! with_int_type {
@@ -101,7 +104,7 @@ macro_rules! with_int_type {
                 type $e = i32;
                 $body
             }
-            Dtype::I64 | Dtype::F64 => {
+            Dtype::I64 | Dtype::F32 | Dtype::F64 => {
                 type $e = i64;
                 $body
             }
@@ -613,6 +616,18 @@ pub fn read_probs(path: impl AsRef<Path>) -> Result<Array2<f64>, IoError> {
     to_array2(path, &npy.header, data)
 }
 
+/// Reads a 2-D float32 array (such as word vectors) from an `.npy` file, in C or Fortran order.
+pub fn read_f32_2d(path: impl AsRef<Path>) -> Result<Array2<f32>, IoError> {
+    let path = path.as_ref();
+    let mut npy = NpyReader::open(path, 2, |d| d == Dtype::F32, F32_DTYPE)?;
+    let mut data = Vec::with_capacity(npy.header.n_elements().unwrap_or(0));
+    npy.for_each(|_, v: f32| {
+        data.push(v);
+        Ok(())
+    })?;
+    to_array2(path, &npy.header, data)
+}
+
 fn to_array2<T>(path: &Path, header: &Header, data: Vec<T>) -> Result<Array2<T>, IoError> {
     let shape = (header.shape[0], header.shape[1]);
     let result = if header.fortran_order {
@@ -722,9 +737,46 @@ pub fn write_probs(path: impl AsRef<Path>, probs: ArrayView2<'_, f64>) -> Result
     })
 }
 
+/// Writes a 2-D float32 array as an `.npy` file (C order), atomically.
+pub fn write_f32_2d(path: impl AsRef<Path>, array: ArrayView2<'_, f32>) -> Result<(), IoError> {
+    write_atomic(path.as_ref(), |w| {
+        write_header(w, "<f4", array.shape())?;
+        for &v in array.iter() {
+            w.write_all(&v.to_le_bytes())?;
+        }
+        Ok(())
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn f32_arrays_read_in_c_and_fortran_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let c = dir.path().join("c.npy");
+        let a = ndarray::array![[1.0f32, 2.0, 3.0], [4.0, 5.0, 6.5]];
+        write_f32_2d(&c, a.view()).unwrap();
+        assert_eq!(read_f32_2d(&c).unwrap(), a);
+        // The same array in Fortran order: columns one after the other.
+        let mut bytes = MAGIC.to_vec();
+        let dict = "{'descr': '<f4', 'fortran_order': True, 'shape': (2, 3), }\n";
+        bytes.extend([1, 0]);
+        bytes.extend((dict.len() as u16).to_le_bytes());
+        bytes.extend(dict.as_bytes());
+        for v in [1.0f32, 4.0, 2.0, 5.0, 3.0, 6.5] {
+            bytes.extend(v.to_le_bytes());
+        }
+        let f = dir.path().join("f.npy");
+        std::fs::write(&f, bytes).unwrap();
+        assert_eq!(read_f32_2d(&f).unwrap(), a);
+        let err = read_f32_2d(dir.path().join("missing.npy")).unwrap_err().to_string();
+        assert!(err.contains("missing.npy"), "{err}");
+        write_probs(&c, ndarray::array![[0.5f64]].view()).unwrap();
+        let err = read_f32_2d(&c).unwrap_err().to_string();
+        assert!(err.contains("c.npy") && err.contains("float32"), "{err}");
+    }
 
     /// An .npy file of version 2 (4-byte header length) with the given header text and length.
     fn raw(header: &str, announced: u32) -> Vec<u8> {
