@@ -178,3 +178,18 @@ fn the_encoder_fine_tunes_as_the_end_models_input_and_round_trips() {
     });
     assert!(err.unwrap_err().to_string().contains("vocabulary size"));
 }
+
+#[test]
+fn glove_as_installed_reads_in_row_order() {
+    // GloVe 6B 50d as `scripts/setup-models.sh` writes it: the package's Fortran-order table and
+    // its word index. The first vector's values are those of glove.6B.50d.txt's first line.
+    let glove = metal_runtime::encoder::WordVectors::glove().expect("GloVe is installed (scripts/setup-models.sh)");
+    assert_eq!((glove.len(), glove.dim()), (400_000, 50));
+    let the = glove.get("the").expect("`the` is in GloVe");
+    assert!((the[0] - 0.418).abs() < 1e-6 && (the[1] - 0.24968).abs() < 1e-6, "{:?}", &the[..2]);
+    assert!(glove.get("radiology").is_some() && glove.get("NOT_effusion").is_none());
+    let (rows, found) = glove.rows_for(&["the".to_owned(), "zzzqqq-not-a-word".to_owned()]);
+    assert_eq!(found, 1);
+    assert_eq!(rows.row(0).to_vec(), the.to_vec());
+    assert!(rows.row(1).iter().all(|&v| v == 0.0));
+}

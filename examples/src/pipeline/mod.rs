@@ -166,11 +166,18 @@ pub struct PipelineConfig {
     pub threads: Option<usize>,
 }
 
-/// The end model's input: word counts through a bag-of-words layer, or sentence embeddings.
+/// The end model's input: word counts through a bag-of-words layer or a word-vector mean, or
+/// sentence embeddings.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, clap::ValueEnum)]
 pub enum InputKind {
     /// Word counts → a sparse bag-of-words layer of width `bow_dim` (the paper's network).
     Bow,
+    /// Word counts → the count-weighted mean of GloVe 6B 50d word vectors (frozen) → a dense layer
+    /// of width `bow_dim` → the layers.
+    Glove,
+    /// As [`InputKind::Glove`], with the word-vector table trained with the network (initialised
+    /// from GloVe; words GloVe lacks start at zero).
+    GloveTuned,
     /// all-MiniLM-L6-v2 sentence embeddings (384 wide, frozen, cached on disk) → the layers.
     Minilm,
     /// all-MiniLM-L6-v2 fine-tuned with the network (token ids → encoder → the layers; slow on a
@@ -183,6 +190,8 @@ impl InputKind {
     pub fn name(self) -> &'static str {
         match self {
             InputKind::Bow => "bow",
+            InputKind::Glove => "glove",
+            InputKind::GloveTuned => "glove-tuned",
             InputKind::Minilm => "minilm",
             InputKind::MinilmTuned => "minilm-tuned",
         }
@@ -453,6 +462,9 @@ mod tests {
         assert_eq!((w.config().featurizer.ngrams, w.config().featurizer.negation), (2, true));
         assert!(w.out_dir("radiology").ends_with("target/pipeline/radiology-ngrams2-negation-quick"));
         assert!(!a.config().featurizer.negation && a.config().featurizer.ngrams == 1);
+        let g = parse(&["--quick", "--input", "glove-tuned"]).unwrap().common;
+        assert_eq!((g.config().input, g.config().lr_grid), (InputKind::GloveTuned, PipelineConfig::full().lr_grid));
+        assert!(g.out_dir("news").ends_with("target/pipeline/news-glove-tuned-quick"));
         let t = parse(&["--input", "minilm-tuned"]).unwrap().common.config();
         assert_eq!((t.input, t.lr_grid.clone(), t.max_epochs), (InputKind::MinilmTuned, vec![1e-3], 3));
         // Errors name the argument and what it accepts.
@@ -462,7 +474,7 @@ mod tests {
             (&["--ngrams", "0"], "--ngrams <N>"),
             (&["--out"], "--out <DIR>"),
             (&["--bogus"], "--bogus"),
-            (&["--input", "glove"], "[possible values: bow, minilm, minilm-tuned]"),
+            (&["--input", "word2vec"], "[possible values: bow, glove, glove-tuned, minilm, minilm-tuned]"),
         ] {
             let err = parse(bad).err().unwrap().to_string();
             assert!(err.contains(says), "{bad:?}: {err}");

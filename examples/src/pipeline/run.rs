@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 use std::time::Instant;
 
 use metal_runtime::analysis::LfSummary;
-use metal_runtime::encoder::{EmbeddingCache, EncodeConfig, SentenceEncoder};
+use metal_runtime::encoder::{EmbeddingCache, EncodeConfig, SentenceEncoder, WordVectors};
 use metal_runtime::end_model::{
     select, Architecture, DevSet, EndModel, EndModelConfig, FeatureSet, InputConfig, TrainConfig, TrainSet,
 };
@@ -61,9 +61,19 @@ fn select_extended(
 }
 
 /// The end model's features of the three splits, and how they were made.
-fn featurize(corpus: &Corpus, config: &PipelineConfig) -> Result<(FeatureSet, FeatureSet, FeatureSet, String)> {
-    match config.input {
-        InputKind::Bow => {
+struct Features {
+    train: FeatureSet,
+    dev: FeatureSet,
+    test: FeatureSet,
+    what: String,
+    /// For the word-vector inputs: the vectors, and the featurizer's vocabulary (one word per
+    /// feature) to pick their rows.
+    word_vectors: Option<(WordVectors, Vec<String>)>,
+}
+
+fn featurize(corpus: &Corpus, config: &PipelineConfig) -> Result<Features> {
+    let (train, dev, test, what) = match config.input {
+        InputKind::Bow | InputKind::Glove | InputKind::GloveTuned => {
             let featurizer = Featurizer::fit(&corpus.texts_train, &config.featurizer)?;
             let words = |t: &[String]| FeatureSet::Sparse(featurizer.transform(t));
             let f = &config.featurizer;
@@ -75,7 +85,26 @@ fn featurize(corpus: &Corpus, config: &PipelineConfig) -> Result<(FeatureSet, Fe
                     format!("{} word and n-gram features (n ≤ {}), negation marked", featurizer.n_features(), f.ngrams)
                 }
             };
-            Ok((words(&corpus.texts_train), words(&corpus.texts_dev), words(&corpus.texts_test), what))
+            if config.input != InputKind::Bow {
+                let vectors = WordVectors::glove()?;
+                let vocabulary = featurizer.vocabulary().to_vec();
+                let (_, found) = vectors.rows_for(&vocabulary);
+                let what = format!(
+                    "{what} → GloVe 6B {}d mean ({} of the words in GloVe; {})",
+                    vectors.dim(),
+                    found,
+                    if config.input == InputKind::Glove { "frozen" } else { "trained" }
+                );
+                let x = (words(&corpus.texts_train), words(&corpus.texts_dev), words(&corpus.texts_test));
+                return Ok(Features {
+                    train: x.0,
+                    dev: x.1,
+                    test: x.2,
+                    what,
+                    word_vectors: Some((vectors, vocabulary)),
+                });
+            }
+            (words(&corpus.texts_train), words(&corpus.texts_dev), words(&corpus.texts_test), what)
         }
         InputKind::Minilm => {
             let encoder = SentenceEncoder::minilm(tch::Device::Cpu)?;
@@ -84,16 +113,17 @@ fn featurize(corpus: &Corpus, config: &PipelineConfig) -> Result<(FeatureSet, Fe
             let embed = |t: &[String]| cache.encode(&encoder, t, &cfg).map(FeatureSet::Dense);
             let what =
                 format!("all-MiniLM-L6-v2 embeddings ({} wide, cached under {})", encoder.dim(), cache.dir().display());
-            Ok((embed(&corpus.texts_train)?, embed(&corpus.texts_dev)?, embed(&corpus.texts_test)?, what))
+            (embed(&corpus.texts_train)?, embed(&corpus.texts_dev)?, embed(&corpus.texts_test)?, what)
         }
         InputKind::MinilmTuned => {
             let encoder = SentenceEncoder::minilm(tch::Device::Cpu)?;
             let vocab = encoder.vocab_size();
             let tokens = |t: &[String]| encoder.tokenize(t).map(|ids| FeatureSet::Tokens(ids, vocab));
             let what = format!("all-MiniLM-L6-v2 token ids (up to {} per text)", encoder.max_len());
-            Ok((tokens(&corpus.texts_train)?, tokens(&corpus.texts_dev)?, tokens(&corpus.texts_test)?, what))
+            (tokens(&corpus.texts_train)?, tokens(&corpus.texts_dev)?, tokens(&corpus.texts_test)?, what)
         }
-    }
+    };
+    Ok(Features { train, dev, test, what, word_vectors: None })
 }
 
 /// What every end model of a run shares.
@@ -104,13 +134,21 @@ struct EndModels<'a> {
     x_train: FeatureSet,
     x_dev: FeatureSet,
     x_test: FeatureSet,
+    word_vectors: Option<(WordVectors, Vec<String>)>,
 }
 
 impl EndModels<'_> {
     fn network(&self, architecture: Architecture, seed: u64) -> Result<EndModel> {
         let (input, layers) = match self.config.input {
             InputKind::Bow => (InputConfig::BagOfWords { dim: self.config.bow_dim }, self.config.layers.clone()),
-            // The embeddings feed the same stack, with the bag-of-words layer's width as a dense layer.
+            // The mean word vector and the embeddings feed the same stack, with the bag-of-words
+            // layer's width as a dense layer.
+            InputKind::Glove | InputKind::GloveTuned => {
+                let dim = self.word_vectors.as_ref().map_or(0, |(v, _)| v.dim());
+                let trainable = self.config.input == InputKind::GloveTuned;
+                let layers = std::iter::once(self.config.bow_dim).chain(self.config.layers.clone()).collect();
+                (InputConfig::WordVectors { dim, trainable }, layers)
+            }
             InputKind::Minilm => (
                 InputConfig::Identity,
                 std::iter::once(self.config.bow_dim).chain(self.config.layers.clone()).collect(),
@@ -121,7 +159,12 @@ impl EndModels<'_> {
             }
         };
         let config = EndModelConfig { architecture, input, layers, seed, ..EndModelConfig::default() };
-        EndModel::new_on(self.corpus.graph.clone(), self.x_train.features().n_features(), config, self.device)
+        let mut model =
+            EndModel::new_on(self.corpus.graph.clone(), self.x_train.features().n_features(), config, self.device)?;
+        if let Some((vectors, vocabulary)) = &self.word_vectors {
+            model.set_word_vectors(vectors, vocabulary)?;
+        }
+        Ok(model)
     }
 
     fn train_config(&self, lr: f64, n_epochs: usize, patience: Option<usize>, seed: u64) -> TrainConfig {
@@ -264,10 +307,13 @@ pub fn run(corpus: &Corpus, config: &PipelineConfig) -> Result<Results> {
     };
 
     let start = Instant::now();
-    let (x_train, x_dev, x_test, features) = featurize(corpus, config)?;
-    let models = EndModels { corpus, config, device: metal_runtime::device::default_device(), x_train, x_dev, x_test };
+    let Features { train: x_train, dev: x_dev, test: x_test, what: features, word_vectors } =
+        featurize(corpus, config)?;
+    let device = metal_runtime::device::default_device();
+    let models = EndModels { corpus, config, device, x_train, x_dev, x_test, word_vectors };
     let stage = match config.input {
         InputKind::Bow => "featurize (word counts)",
+        InputKind::Glove | InputKind::GloveTuned => "featurize (word counts; GloVe read)",
         InputKind::Minilm => "featurize (MiniLM embeddings; cached after the first run)",
         InputKind::MinilmTuned => "featurize (MiniLM token ids)",
     };
@@ -378,7 +424,7 @@ pub fn run(corpus: &Corpus, config: &PipelineConfig) -> Result<Results> {
         .collect();
     let mut network = match config.input {
         InputKind::MinilmTuned => Vec::new(),
-        InputKind::Bow | InputKind::Minilm => vec![config.bow_dim],
+        InputKind::Bow | InputKind::Glove | InputKind::GloveTuned | InputKind::Minilm => vec![config.bow_dim],
     };
     network.extend(&config.layers);
     Ok(Results {

