@@ -1,13 +1,14 @@
 # Entry points. Every target installs what it needs on first use (libtorch: scripts/setup-libtorch.sh).
 #   make demo    the main job: the news pipeline on Reuters-21578, quick mode (Tables 1-3)
 #   make test    everything CI checks: formatting, clippy, unit/integration/compile-fail/snapshot
-#                tests, and the starter project built and run from a folder outside the repository
+#                tests, the starter project built and run from a folder outside the repository, and
+#                the Python package (metal-py) installed with pip and its pytest suite
 #   make build   release binaries under target/release/
 #   make bench   benchmarks, one JSON line per measurement
 
 CARGO := scripts/with-torch cargo
 
-.PHONY: demo test build bench fmt models starter fuzz
+.PHONY: demo test build bench fmt models starter python fuzz
 
 demo:
 	$(CARGO) run --release --quiet -p metal-examples --features torch --bin news -- --quick
@@ -19,6 +20,7 @@ test:
 	$(CARGO) clippy --workspace --all-targets --all-features -- -D warnings
 	CI=true INSTA_UPDATE=no $(CARGO) test --workspace --all-features
 	scripts/test-starter.sh
+	scripts/test-python.sh
 
 build:
 	$(CARGO) build --release --workspace --all-features --bins
@@ -42,6 +44,11 @@ fuzz:
 # The starter project (examples/starter), built and run as a user's own crate; `make test` runs it.
 starter:
 	scripts/test-starter.sh
+
+# The Python package (metal-py) installed into a virtual environment in the user cache with
+# `pip install ./metal-py`, and its pytest suite; `make test` runs it.
+python:
+	scripts/test-python.sh
 
 # The pretrained text encoder (all-MiniLM-L6-v2) in the user cache; the targets that need it run this.
 models:

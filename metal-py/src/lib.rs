@@ -59,7 +59,7 @@ impl Graph {
         Ok(Graph(Arc::new(graph)))
     }
 
-    /// A graph from the crate's JSON form: a list of tasks `{"name", "labels", "parent":
+    /// A graph from the crate's JSON form: `{"tasks": [...]}`, each task `{"name", "labels", "parent":
     /// {"task": index, "label": index}}`, the root first.
     #[staticmethod]
     fn from_json(json: &str) -> PyResult<Self> {
@@ -222,6 +222,8 @@ struct Options {
     l2: Option<f64>,
     #[serde(default)]
     prec_init: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    mu_eps: Option<f64>,
     #[serde(default)]
     seed: Option<u64>,
     #[serde(default)]
@@ -235,7 +237,7 @@ fn model_options(model: &str) -> &'static [&'static str] {
         "hyper" => &[],
         "soft-mv" => &["class_balance"],
         "triplet" => &["class_balance"],
-        "mc" | "mc-snorkel" => &["class_balance", "n_epochs", "lr", "l2", "prec_init"],
+        "mc" | "mc-snorkel" => &["class_balance", "n_epochs", "lr", "l2", "prec_init", "mu_eps"],
         "hier" | "hier-sym" | "hier-cc" | "hier-paper" => &["class_balance", "n_epochs", "lr", "l2"],
         _ => &["class_balance", "seed"], // hyper-hier
     }
@@ -245,7 +247,7 @@ fn canonical(model: &str) -> PyResult<&'static str> {
     let name = if model == "default" { "hyper-hier" } else { model };
     MODELS.iter().map(|(n, _)| *n).find(|&n| n == name).ok_or_else(|| {
         let names: Vec<&str> = MODELS.iter().map(|(n, _)| *n).collect();
-        value_error(format!("unknown model {model:?}; the models are: {}", names.join(", ")))
+        value_error(format!("unknown model '{model}'; the models are: {}", names.join(", ")))
     })
 }
 
@@ -327,6 +329,9 @@ fn fit_model(
             }
             if let Some(p) = options.prec_init {
                 mc.prec_init = PrecInit::Same(p);
+            }
+            if let Some(eps) = options.mu_eps {
+                mc.mu_eps = Some(eps);
             }
             AnyFitted::Mc(mc.fit_counts(patterns, counts)?)
         }

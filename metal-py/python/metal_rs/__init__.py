@@ -55,8 +55,8 @@ class TaskGraph:
             ("NonAcute", ["Normal", "NonUrgent"], ("Triage", "NonAcute")),
         ])
 
-    The end labels (the columns of ``predict_proba``) are the leaves: here Urgent, Emergent,
-    Normal and NonUrgent.
+    The end labels (the columns of ``predict_proba``) are the leaves, named by their paths: here
+    ``Acute/Urgent``, ``Acute/Emergent``, ``NonAcute/Normal`` and ``NonAcute/NonUrgent``.
     """
 
     def __init__(self, tasks: Sequence[Any]):
@@ -94,7 +94,7 @@ class TaskGraph:
             defs.append(entry)
             names.append(name)
             labels_of[name] = labels
-        self._graph = _core.Graph.from_json(json.dumps(defs))
+        self._graph = _core.Graph.from_json(json.dumps({"tasks": defs}))
 
     @classmethod
     def flat(cls, cardinality: int) -> "TaskGraph":
@@ -299,7 +299,7 @@ def _score(preds: np.ndarray, golds: np.ndarray, metrics: Sequence[str], k: int)
 
 # Settings of snorkel's LabelModel.fit that have no counterpart here; accepted with a warning so
 # that snorkel code runs unchanged.
-_SNORKEL_ONLY = {"optimizer", "optimizer_config", "lr_scheduler", "lr_scheduler_config", "log_freq", "mu_eps"}
+_SNORKEL_ONLY = {"optimizer", "optimizer_config", "lr_scheduler", "lr_scheduler_config", "log_freq"}
 
 
 class _Labeler:
@@ -406,18 +406,20 @@ class LabelModel(_Labeler):
         l2: Optional[float] = None,
         prec_init: Optional[float] = None,
         seed: Optional[int] = None,
+        mu_eps: Optional[float] = None,
         **kwargs: Any,
     ) -> "LabelModel":
         """Learns the model from ``L_train`` (no gold labels). ``class_balance`` fixes the prior
         over classes; otherwise ``Y_dev`` (gold labels of any items) gives it, with one
         pseudo-count per class; otherwise the model learns it. ``n_epochs``, ``lr``, ``l2`` and
-        ``prec_init`` set the optimizer of the models that have one (``mc``, ``hier``...),
+        ``prec_init`` (and ``mu_eps``, the clamp of ``mc``'s estimates) set the optimizer of the
+        models that have one (``mc``, ``hier``...),
         ``seed`` the sample of ``hyper-hier``; a setting the chosen model does not use is
         reported with a warning. Returns ``self``."""
         unknown = set(kwargs) - _SNORKEL_ONLY
         if unknown:
             raise TypeError(f"fit() got unexpected keyword arguments {sorted(unknown)}")
-        given = {"n_epochs": n_epochs, "lr": lr, "l2": l2, "prec_init": prec_init, "seed": seed}
+        given = {"n_epochs": n_epochs, "lr": lr, "l2": l2, "prec_init": prec_init, "seed": seed, "mu_eps": mu_eps}
         # Every fit is deterministic: a seed only matters to the models that sample (hyper-hier),
         # and snorkel code passes one to every fit, so an unused seed is not reported.
         ignored = sorted(k for k, v in given.items() if v is not None and k not in self._options_of and k != "seed")
@@ -437,6 +439,10 @@ class LabelModel(_Labeler):
                 options[key] = _int(key, value) if key in ("n_epochs", "seed") else float(value)
         if "seed" in options and options["seed"] < 0:
             raise ValueError(f"seed must be non-negative, got {options['seed']}")
+        if "n_epochs" in options and options["n_epochs"] < 1:
+            raise ValueError(
+                f"n_epochs must be at least 1, got {options['n_epochs']} (0 would leave the model at its starting point)"
+            )
         self._fitted = _core.fit(self.model, json.dumps(options), self._matrix(L_train))
         return self
 
@@ -580,18 +586,52 @@ class LFAnalysis:
             return {"index": index, **columns}
         return pd.DataFrame(columns, index=index)
 
+    def _flat_task(self, what: str) -> Dict[str, Any]:
+        if len(self._columns.graph.tasks) != 1:
+            raise ValueError(f"{what} is defined for one flat task; for a hierarchy, lf_summary() gives each LF's figures")
+        return self._summary()["tasks"][0]
+
     def label_coverage(self) -> float:
         """Fraction of items with at least one vote."""
         return float(self._summary()["coverage"])
 
+    def label_overlap(self) -> float:
+        """Fraction of items with votes from two LFs or more."""
+        return float(self._flat_task("label_overlap")["overlaps"])
+
+    def label_conflict(self) -> float:
+        """Fraction of items with two different labels among their votes."""
+        return float(self._flat_task("label_conflict")["conflicts"])
+
+    def lf_polarities(self) -> List[List[int]]:
+        """The labels each LF votes."""
+        self._flat_task("lf_polarities")
+        return [sorted(int(p) for p in lf["polarity"]) for lf in self._summary()["lfs"]]
+
     def lf_coverages(self) -> np.ndarray:
-        return np.array([lf["coverage"] for lf in self._summary()["lfs"]])
+        """Each LF's fraction of items voted on."""
+        return np.array([lf["coverage"] for lf in self._summary()["lfs"]], dtype=np.float64)
 
-    def lf_overlaps(self) -> np.ndarray:
-        return np.array([lf["overlaps"] for lf in self._summary()["lfs"]])
+    def lf_overlaps(self, normalize_by_coverage: bool = False) -> np.ndarray:
+        """Each LF's fraction of items where it and another LF vote; with
+        ``normalize_by_coverage``, as a fraction of the items it votes on."""
+        lfs = self._summary()["lfs"]
+        overlaps = np.array([lf["overlaps"] for lf in lfs], dtype=np.float64)
+        if normalize_by_coverage:
+            coverages = np.array([lf["coverage"] for lf in lfs], dtype=np.float64)
+            overlaps = np.divide(overlaps, coverages, out=np.zeros_like(overlaps), where=coverages > 0)
+        return overlaps
 
-    def lf_conflicts(self) -> np.ndarray:
-        return np.array([lf["conflicts"] for lf in self._summary()["lfs"]])
+    def lf_conflicts(self, normalize_by_overlaps: bool = False) -> np.ndarray:
+        """Each LF's fraction of items where another LF votes a different label; with
+        ``normalize_by_overlaps``, as a fraction of its overlaps."""
+        lfs = self._summary()["lfs"]
+        conflicts = np.array([lf["conflicts"] for lf in lfs], dtype=np.float64)
+        if normalize_by_overlaps:
+            overlaps = np.array([lf["overlaps"] for lf in lfs], dtype=np.float64)
+            conflicts = np.divide(conflicts, overlaps, out=np.zeros_like(conflicts), where=overlaps > 0)
+        return conflicts
 
     def lf_empirical_accuracies(self, Y: Any) -> np.ndarray:
+        """Each LF's fraction of right votes against gold labels ``Y``."""
         return np.array([lf["empirical_accuracy"] for lf in self._summary(Y)["lfs"]], dtype=np.float64)
