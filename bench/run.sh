@@ -80,6 +80,19 @@ for n in 10000 100000 1000000; do
   done
 done
 
+# The Python package against snorkel 0.10's LabelModel, in one Python process on the same
+# 1,000,000 × 100 matrix (fit seconds and the peak memory each fit adds), on 1 and 2 threads; the
+# package is installed into the references' environment from this checkout first.
+flat=$problems/flat_k4_m100_n1000000
+if [ -x "$peers" ] && "$peers" -c 'import snorkel' 2>/dev/null && [ -f "$flat/schema.json" ]; then
+  "$cache/peers-venv/bin/pip" install --quiet --disable-pip-version-check --force-reinstall --no-deps ./metal-py >&2
+  for threads in 1 2; do
+    "$peers" bench/python_label_model.py "$flat" --threads "$threads"
+  done
+else
+  echo "bench: no snorkel in $cache/peers-venv (or no $flat); skipping the Python package against snorkel" >&2
+fi
+
 # End model: ours (the torch build, `make build`), then snorkel-metal 0.5's MTEndModel on the same
 # features where its virtual environment exists.
 if [ -x target/release/bench-end-model ]; then

@@ -98,7 +98,16 @@ impl Graph {
 
 /// A sparse label matrix over a graph's tasks.
 #[pyclass(module = "metal_rs._core", frozen)]
-struct Matrix(LabelMatrix);
+struct Matrix(Arc<LabelMatrix>);
+
+/// A dense label matrix of any signed integer type, read without a copy.
+#[derive(FromPyObject)]
+enum DenseLabels<'py> {
+    I8(PyReadonlyArray2<'py, i8>),
+    I16(PyReadonlyArray2<'py, i16>),
+    I32(PyReadonlyArray2<'py, i32>),
+    I64(PyReadonlyArray2<'py, i64>),
+}
 
 fn lf_infos(graph: &TaskGraph, lf_tasks: &[usize], lf_names: Vec<String>) -> PyResult<Vec<LfInfo>> {
     if lf_tasks.len() != lf_names.len() {
@@ -122,21 +131,37 @@ fn lf_infos(graph: &TaskGraph, lf_tasks: &[usize], lf_names: Vec<String>) -> PyR
 
 #[pymethods]
 impl Matrix {
-    /// From a dense `n × m` int64 array; `-1` is an abstain, other values are labels of the
-    /// column's task.
+    /// From a dense `n × m` integer array (int8, int16, int32 or int64, any strides, read in
+    /// place); `-1` is an abstain, other values are labels of the column's task.
     #[staticmethod]
     fn from_dense(
         py: Python<'_>,
         graph: &Graph,
         lf_tasks: Vec<usize>,
         lf_names: Vec<String>,
-        dense: PyReadonlyArray2<'_, i64>,
+        dense: DenseLabels<'_>,
     ) -> PyResult<Self> {
         let lfs = lf_infos(&graph.0, &lf_tasks, lf_names)?;
-        let view = dense.as_array();
         let graph = graph.0.clone();
-        let matrix = py.detach(|| LabelMatrix::from_dense(graph, lfs, view)).map_err(value_error)?;
-        Ok(Matrix(matrix))
+        let matrix = match &dense {
+            DenseLabels::I8(a) => {
+                let view = a.as_array();
+                py.detach(|| LabelMatrix::from_dense(graph, lfs, view))
+            }
+            DenseLabels::I16(a) => {
+                let view = a.as_array();
+                py.detach(|| LabelMatrix::from_dense(graph, lfs, view))
+            }
+            DenseLabels::I32(a) => {
+                let view = a.as_array();
+                py.detach(|| LabelMatrix::from_dense(graph, lfs, view))
+            }
+            DenseLabels::I64(a) => {
+                let view = a.as_array();
+                py.detach(|| LabelMatrix::from_dense(graph, lfs, view))
+            }
+        };
+        Ok(Matrix(Arc::new(matrix.map_err(value_error)?)))
     }
 
     /// From compressed sparse rows: row `i`'s votes are `indices[indptr[i]..indptr[i+1]]` (LF
@@ -188,7 +213,7 @@ impl Matrix {
             }
             Ok(matrix)
         });
-        Ok(Matrix(matrix.map_err(value_error)?))
+        Ok(Matrix(Arc::new(matrix.map_err(value_error)?)))
     }
 
     #[getter]
@@ -275,12 +300,22 @@ impl AnyFitted {
     }
 }
 
-fn fit_model(
-    model: &str,
-    options: &Options,
-    patterns: &LabelMatrix,
-    counts: &[u64],
-) -> metal_runtime::Result<AnyFitted> {
+/// What a model is fit on: the items of a label matrix, or (a loaded model) distinct vote
+/// patterns with their counts.
+#[derive(Clone, Copy)]
+enum Input<'a> {
+    Items(&'a LabelMatrix),
+    Patterns(&'a LabelMatrix, &'a [u64]),
+}
+
+fn fit_on<M: LabelModel>(model: &M, input: Input<'_>) -> Result<M::Fitted, metal_runtime::error::LabelModelError> {
+    match input {
+        Input::Items(matrix) => model.fit(matrix),
+        Input::Patterns(patterns, counts) => model.fit_counts(patterns, counts),
+    }
+}
+
+fn fit_model(model: &str, options: &Options, input: Input<'_>) -> metal_runtime::Result<AnyFitted> {
     let balance = options.class_balance.as_ref().map(|p| ClassBalance::Given(p.clone()));
     let hier = |base: Hierarchical| {
         let mut h = Hierarchical { progress: options.progress, ..base };
@@ -299,19 +334,22 @@ fn fit_model(
         h
     };
     Ok(match model {
-        "mv" => AnyFitted::Mv(MajorityVote.fit_counts(patterns, counts)?),
-        "hyper" => AnyFitted::Hyper(HyperLabelModel::default().fit_counts(patterns, counts)?),
+        "mv" => AnyFitted::Mv(fit_on(&MajorityVote, input)?),
+        "hyper" => AnyFitted::Hyper(fit_on(&HyperLabelModel::default(), input)?),
         "soft-mv" => {
             let h =
                 Hierarchical { class_balance: balance.unwrap_or_default(), progress: false, ..Hierarchical::default() };
-            AnyFitted::Hier(h.soft_mv(&expand(patterns, counts))?)
+            match input {
+                Input::Items(matrix) => AnyFitted::Hier(h.soft_mv(matrix)?),
+                Input::Patterns(patterns, counts) => AnyFitted::Hier(h.soft_mv(&expand(patterns, counts))?),
+            }
         }
         "triplet" => {
             let mut t = Triplet::default();
             if let Some(b) = balance {
                 t.class_balance = b;
             }
-            AnyFitted::Triplet(t.fit_counts(patterns, counts)?)
+            AnyFitted::Triplet(fit_on(&t, input)?)
         }
         "mc" | "mc-snorkel" => {
             let mut mc = if model == "mc" { MatrixCompletion::default() } else { MatrixCompletion::snorkel() };
@@ -333,18 +371,18 @@ fn fit_model(
             if let Some(eps) = options.mu_eps {
                 mc.mu_eps = Some(eps);
             }
-            AnyFitted::Mc(mc.fit_counts(patterns, counts)?)
+            AnyFitted::Mc(fit_on(&mc, input)?)
         }
-        "hier" => AnyFitted::Hier(hier(Hierarchical::default()).fit_counts(patterns, counts)?),
-        "hier-sym" => AnyFitted::Hier(
-            hier(Hierarchical { lf_model: LfModel::Symmetric, ..Hierarchical::default() })
-                .fit_counts(patterns, counts)?,
-        ),
-        "hier-cc" => AnyFitted::Hier(
-            hier(Hierarchical { lf_model: LfModel::ClassConditional, ..Hierarchical::default() })
-                .fit_counts(patterns, counts)?,
-        ),
-        "hier-paper" => AnyFitted::Hier(hier(Hierarchical::paper()).fit_counts(patterns, counts)?),
+        "hier" => AnyFitted::Hier(fit_on(&hier(Hierarchical::default()), input)?),
+        "hier-sym" => AnyFitted::Hier(fit_on(
+            &hier(Hierarchical { lf_model: LfModel::Symmetric, ..Hierarchical::default() }),
+            input,
+        )?),
+        "hier-cc" => AnyFitted::Hier(fit_on(
+            &hier(Hierarchical { lf_model: LfModel::ClassConditional, ..Hierarchical::default() }),
+            input,
+        )?),
+        "hier-paper" => AnyFitted::Hier(fit_on(&hier(Hierarchical::paper()), input)?),
         _ => {
             let mut h = HyperHier::default();
             if let Some(b) = balance {
@@ -353,7 +391,7 @@ fn fit_model(
             if let Some(seed) = options.seed {
                 h.seed = seed;
             }
-            AnyFitted::HyperHier(h.fit_counts(patterns, counts)?)
+            AnyFitted::HyperHier(fit_on(&h, input)?)
         }
     })
 }
@@ -366,17 +404,17 @@ fn expand(patterns: &LabelMatrix, counts: &[u64]) -> LabelMatrix {
 
 /// The distinct vote patterns of `matrix`, as a matrix with one row per pattern, and their
 /// counts.
-fn distinct_patterns(matrix: &LabelMatrix) -> metal_runtime::Result<(LabelMatrix, Vec<u64>)> {
+fn distinct_patterns(matrix: &LabelMatrix) -> (LabelMatrix, Vec<u64>) {
     let pats = Patterns::new(matrix);
-    let mut out = LabelMatrix::empty(matrix.graph_arc().clone(), matrix.lfs().to_vec())?;
-    let mut row = Vec::new();
-    for p in 0..pats.len() {
-        let (lfs, votes) = pats.pattern(p);
-        row.clear();
-        row.extend(lfs.iter().copied().zip(votes.iter().copied()));
-        out.push_row(&row)?;
+    // Each pattern's first item, in pattern order.
+    let mut first = vec![usize::MAX; pats.len()];
+    for (i, &p) in pats.row_pattern().iter().enumerate() {
+        let slot = &mut first[p as usize];
+        if *slot == usize::MAX {
+            *slot = i;
+        }
     }
-    Ok((out, pats.counts().iter().map(|&c| c as u64).collect()))
+    (matrix.select_items(&first), pats.counts().iter().map(|&c| c as u64).collect())
 }
 
 /// What a saved model holds: the model's name and settings, the task graph and LFs, and the
@@ -404,9 +442,17 @@ const FORMAT: &str = "metal-rs label model";
 struct Fitted {
     model: &'static str,
     options: Options,
-    patterns: LabelMatrix,
-    counts: Vec<u64>,
+    training: Training,
     fitted: AnyFitted,
+}
+
+/// What a model was fit on, kept for saving it.
+enum Training {
+    /// The training matrix (shared with the Python object it came from); its distinct patterns
+    /// are counted when the model is saved.
+    Items(Arc<LabelMatrix>),
+    /// The patterns and counts of a loaded model.
+    Patterns(LabelMatrix, Vec<u64>),
 }
 
 #[pymethods]
@@ -451,17 +497,25 @@ impl Fitted {
     }
 
     /// The saved form (JSON).
-    fn to_json(&self) -> PyResult<String> {
-        let patterns = (0..self.patterns.n_items()).map(|p| self.patterns.row(p).map(|(j, v)| (j as u32, v)).collect());
+    fn to_json(&self, py: Python<'_>) -> PyResult<String> {
+        let counted;
+        let (patterns, counts) = match &self.training {
+            Training::Items(matrix) => {
+                counted = py.detach(|| distinct_patterns(matrix));
+                (&counted.0, &counted.1)
+            }
+            Training::Patterns(patterns, counts) => (patterns, counts),
+        };
+        let rows = (0..patterns.n_items()).map(|p| patterns.row(p).map(|(j, v)| (j as u32, v)).collect());
         let saved = Saved {
             format: FORMAT.into(),
             version: 1,
             model: self.model.into(),
             options: self.options.clone(),
-            graph: self.patterns.graph().clone(),
-            lfs: self.patterns.lfs().to_vec(),
-            patterns: patterns.collect(),
-            counts: self.counts.clone(),
+            graph: patterns.graph().clone(),
+            lfs: patterns.lfs().to_vec(),
+            patterns: rows.collect(),
+            counts: counts.clone(),
         };
         serde_json::to_string(&saved).map_err(value_error)
     }
@@ -487,8 +541,9 @@ impl Fitted {
             patterns.push_row(row).map_err(|e| value_error(format!("pattern {p}: {e}")))?;
         }
         let (options, counts) = (saved.options, saved.counts);
-        let fitted = py.detach(|| fit_model(model, &options, &patterns, &counts)).map_err(value_error)?;
-        Ok(Fitted { model, options, patterns, counts, fitted })
+        let fitted =
+            py.detach(|| fit_model(model, &options, Input::Patterns(&patterns, &counts))).map_err(value_error)?;
+        Ok(Fitted { model, options, training: Training::Patterns(patterns, counts), fitted })
     }
 }
 
@@ -497,14 +552,8 @@ impl Fitted {
 fn fit(py: Python<'_>, model: &str, options: &str, matrix: &Matrix) -> PyResult<Fitted> {
     let model = canonical(model)?;
     let options: Options = serde_json::from_str(options).map_err(|e| value_error(format!("fit options: {e}")))?;
-    let (patterns, counts, fitted) = py
-        .detach(|| -> metal_runtime::Result<_> {
-            let (patterns, counts) = distinct_patterns(&matrix.0)?;
-            let fitted = fit_model(model, &options, &patterns, &counts)?;
-            Ok((patterns, counts, fitted))
-        })
-        .map_err(value_error)?;
-    Ok(Fitted { model, options, patterns, counts, fitted })
+    let fitted = py.detach(|| fit_model(model, &options, Input::Items(&matrix.0))).map_err(value_error)?;
+    Ok(Fitted { model, options, training: Training::Items(matrix.0.clone()), fitted })
 }
 
 /// The models by name, with a line on each.

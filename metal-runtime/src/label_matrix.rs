@@ -162,18 +162,29 @@ impl LabelMatrix {
             });
         }
         let mut m = LabelMatrix::empty(graph, lfs)?;
-        let mut row = Vec::new();
+        // One pass: the columns come in order, so each row is sorted and has no duplicate; a
+        // value outside its column's labels is reported with the full check.
+        let cardinality: Vec<i64> = m.lfs.iter().map(|lf| m.graph.cardinality(lf.task) as i64).collect();
+        m.indptr.reserve(dense.nrows());
+        // Each row's votes are gathered without a branch on abstains (which a label matrix has
+        // in no predictable order), then checked and appended.
+        let (mut lf_row, mut label_row) = (vec![0u32; cardinality.len()], vec![0i64; cardinality.len()]);
         for (i, r) in dense.outer_iter().enumerate() {
-            row.clear();
+            let mut n = 0;
             for (j, &v) in r.iter().enumerate() {
                 let v: i64 = v.into();
-                if v == -1 {
-                    continue;
-                }
-                m.check_vote(i, j, v)?;
-                row.push((j as u32, v as u16));
+                lf_row[n] = j as u32;
+                label_row[n] = v;
+                n += usize::from(v != -1);
             }
-            m.push_row(&row)?;
+            for (&j, &v) in lf_row[..n].iter().zip(&label_row[..n]) {
+                if !(0..cardinality[j as usize]).contains(&v) {
+                    m.check_vote(i, j as usize, v)?;
+                }
+            }
+            m.lf.extend_from_slice(&lf_row[..n]);
+            m.label.extend(label_row[..n].iter().map(|&v| v as u16));
+            m.indptr.push(m.lf.len());
         }
         Ok(m)
     }

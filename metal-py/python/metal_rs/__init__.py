@@ -145,7 +145,10 @@ def _dense(name: str, L: Any) -> np.ndarray:
         raise ValueError(f"{name} must be a 2-D label matrix (items × LFs), got an array of shape {array.shape}")
     if array.dtype == bool or not np.issubdtype(array.dtype, np.integer):
         raise TypeError(f"{name} must be an integer array (-1 = abstain), got dtype {array.dtype}")
-    return np.ascontiguousarray(array, dtype=np.int64)
+    # Signed integer arrays are read in place; others (unsigned) are converted.
+    if array.dtype.kind == "i" and array.dtype.itemsize <= 8 and array.dtype.isnative:
+        return array
+    return array.astype(np.int64)
 
 
 def _is_sparse(L: Any) -> bool:
