@@ -1,6 +1,9 @@
 //! Warnings about a fitted label model that has likely gone wrong, judged against majority vote
 //! on the same matrix (no gold labels needed).
 
+use rand::SeedableRng;
+use rand_xoshiro::Xoshiro256PlusPlus;
+
 use super::{FittedLabelModel, LabelModel, MajorityVote};
 use crate::error::LabelModelError;
 use crate::label_matrix::LabelMatrix;
@@ -15,6 +18,14 @@ const MIN_SHARE: f64 = 0.02;
 /// Share of the covered items above which one predicted class counts as "everything".
 const ONE_CLASS_SHARE: f64 = 0.99;
 
+/// Larger matrices are judged on a uniform sample of this many rows, drawn with [`SAMPLE_SEED`]:
+/// the warnings compare class shares, which such a sample estimates within a fraction of a
+/// percent, at a fraction of the cost of two predictions over every item.
+const MAX_ROWS: usize = 100_000;
+
+/// The seed of that sample (fixed, so that a fit's warnings are reproducible).
+const SAMPLE_SEED: u64 = 0x5eed_d1a6;
+
 /// Warnings about `model` on `matrix` (the matrix it was fit on), in plain sentences:
 ///
 /// - a class whose learned class balance, or whose share of the model's probability mass on the
@@ -23,6 +34,7 @@ const ONE_CLASS_SHARE: f64 = 0.99;
 /// - one class predicted for 99 % or more of the items with votes while majority vote spreads
 ///   them over several.
 ///
+/// Matrices of more than 100,000 rows are judged on a seeded uniform sample of 100,000 of them.
 /// Majority vote is not the truth, so these are hints to look closer (at the LF summary, or at
 /// another model), not errors. Fits of the trained models record them in
 /// [`FitReport::warnings`](super::FitReport::warnings); `metal label-model` prints them.
@@ -40,6 +52,15 @@ pub(crate) fn diagnose_weighted(
     weights: Option<&[f64]>,
     model: &dyn FittedLabelModel,
 ) -> Result<Vec<String>, LabelModelError> {
+    let n = matrix.n_items();
+    if n > MAX_ROWS {
+        let mut rng = Xoshiro256PlusPlus::seed_from_u64(SAMPLE_SEED);
+        let mut rows = rand::seq::index::sample(&mut rng, n, MAX_ROWS).into_vec();
+        rows.sort_unstable();
+        let sample = matrix.select_items(&rows);
+        let sample_weights = weights.map(|w| rows.iter().map(|&i| w[i]).collect::<Vec<f64>>());
+        return diagnose_weighted(&sample, sample_weights.as_deref(), model);
+    }
     let weight = |i: usize| weights.map_or(1.0, |w| w[i]);
     let covered: Vec<usize> = (0..matrix.n_items()).filter(|&i| matrix.row(i).len() > 0 && weight(i) > 0.0).collect();
     let n_covered: f64 = covered.iter().map(|&i| weight(i)).sum();
@@ -144,6 +165,25 @@ mod tests {
         assert_eq!(w.len(), 3, "{w:?}");
         assert!(w[0].contains("class `b`") && w[1].contains("class `c`"), "{w:?}");
         assert!(w[2].contains("predicts `a` for 100.0 %"), "{w:?}");
+    }
+
+    #[test]
+    fn a_large_matrix_is_judged_on_a_sample_with_the_same_warnings() {
+        let small = matrix();
+        // 150,000 rows: the small matrix's six rows over and over.
+        let rows: Vec<usize> = (0..150_000).map(|i| i % small.n_items()).collect();
+        let large = small.select_items(&rows);
+        let model = Always0(FitReport::default(), small.graph_arc().clone());
+        // The same warnings, with shares estimated on the sample (33.3 % each in the matrix).
+        let w = diagnose(&large, &model).unwrap();
+        assert_eq!(w.len(), 3, "{w:?}");
+        assert!(w[0].contains("class `b`") && w[1].contains("class `c`"), "{w:?}");
+        assert!(w[2].contains("predicts `a` for 100.0 %"), "{w:?}");
+        let share = |text: &str| -> f64 {
+            let tail = &text[text.find("far below the ").unwrap() + 14..];
+            tail[..tail.find(' ').unwrap()].parse().unwrap()
+        };
+        assert!((share(&w[0]) - 33.3).abs() < 0.6 && (share(&w[1]) - 33.3).abs() < 0.6, "{w:?}");
     }
 
     #[test]
