@@ -55,6 +55,12 @@ impl Graph {
         if cardinality < 2 {
             return Err(PyValueError::new_err(format!("cardinality must be at least 2, got {cardinality}")));
         }
+        if cardinality > metal_runtime::schema::MAX_TOTAL_LABELS {
+            return Err(PyValueError::new_err(format!(
+                "cardinality {cardinality} is more than the {} labels a task graph can have",
+                metal_runtime::schema::MAX_TOTAL_LABELS
+            )));
+        }
         let graph = TaskGraph::flat("task", (0..cardinality).map(|k| k.to_string())).map_err(value_error)?;
         Ok(Graph(Arc::new(graph)))
     }

@@ -67,8 +67,11 @@ def test_bad_arguments_raise(binary):
         LabelModel(model="snorkel")
     with pytest.raises(TypeError, match="cardinality must be an integer"):
         LabelModel(cardinality=2.0)
-    with pytest.raises(ValueError, match="cardinality"):
-        LabelModel(cardinality=1)
+    for k in (1, 0, -3):
+        with pytest.raises(ValueError, match="cardinality must be at least 2"):
+            LabelModel(cardinality=k)
+    with pytest.raises(ValueError, match="more than the 1048576 labels"):
+        LabelModel(cardinality=10**9)
     with pytest.raises(ValueError, match="not fitted yet"):
         LabelModel().predict_proba(L)
     with pytest.raises(ValueError, match="not fitted yet"):

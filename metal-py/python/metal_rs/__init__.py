@@ -99,8 +99,11 @@ class TaskGraph:
     @classmethod
     def flat(cls, cardinality: int) -> "TaskGraph":
         """One task with ``cardinality`` classes (what ``LabelModel(cardinality=k)`` uses)."""
+        k = _int("cardinality", cardinality)
+        if k < 2:
+            raise ValueError(f"cardinality must be at least 2, got {k}")
         graph = cls.__new__(cls)
-        graph._graph = _core.Graph.flat(_int("cardinality", cardinality))
+        graph._graph = _core.Graph.flat(k)
         return graph
 
     @classmethod
