@@ -16,7 +16,7 @@ use metal_runtime::label_model::{
     LfModel, MajorityVote, MatrixCompletion, Patterns, PrecInit, Triplet,
 };
 use metal_runtime::schema::TaskGraph;
-use numpy::{IntoPyArray, PyArray1, PyArray2, PyReadonlyArray1, PyReadonlyArray2};
+use numpy::{IntoPyArray, PyArray1, PyArray2, PyArray3, PyReadonlyArray1, PyReadonlyArray2};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
@@ -452,6 +452,16 @@ struct Fitted {
     fitted: AnyFitted,
 }
 
+impl Fitted {
+    /// The task graph of the training matrix.
+    fn training_graph(&self) -> &TaskGraph {
+        match &self.training {
+            Training::Items(matrix) => matrix.graph(),
+            Training::Patterns(patterns, _) => patterns.graph(),
+        }
+    }
+}
+
 /// What a model was fit on, kept for saving it.
 enum Training {
     /// The training matrix (shared with the Python object it came from); its distinct patterns
@@ -489,6 +499,27 @@ impl Fitted {
     /// Learned per-LF accuracies, when the model has them.
     fn lf_accuracies<'py>(&self, py: Python<'py>) -> Option<Bound<'py, PyArray1<f64>>> {
         self.fitted.get().lf_accuracies().map(|a| a.into_pyarray(py))
+    }
+
+    /// snorkel's conditional probability table of a flat matrix-completion model: `m × (k+1) × k`,
+    /// entry `[j, v + 1, y] = P(LF j votes v | Y = y)` and `[j, 0, y]` its abstain probability;
+    /// `None` for other models and for hierarchies.
+    fn conditional_probs<'py>(&self, py: Python<'py>) -> Option<Bound<'py, PyArray3<f64>>> {
+        let AnyFitted::Mc(mc) = &self.fitted else { return None };
+        let graph = self.training_graph();
+        if graph.n_tasks() != 1 {
+            return None;
+        }
+        let (k, mu) = (graph.n_end_labels(), mc.mu());
+        let m = mu.nrows() / k;
+        let table = ndarray::Array3::from_shape_fn((m, k + 1, k), |(j, v, y)| {
+            if v == 0 {
+                1.0 - (0..k).map(|u| mu[[j * k + u, y]]).sum::<f64>()
+            } else {
+                mu[[j * k + v - 1, y]]
+            }
+        });
+        Some(table.into_pyarray(py))
     }
 
     /// The prior over end labels the model uses, when it has one.

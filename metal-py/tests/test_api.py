@@ -26,6 +26,7 @@ SNORKEL = {
     ("LabelModel", "save"): [("destination", EMPTY)],
     ("LabelModel", "load"): [("source", EMPTY)],
     ("LabelModel", "get_weights"): [],
+    ("LabelModel", "get_conditional_probs"): [],
     ("MajorityLabelVoter", "__init__"): [("cardinality", 2)],
     ("MajorityLabelVoter", "predict_proba"): [("L", EMPTY)],
     ("MajorityLabelVoter", "predict"): [("L", EMPTY), ("return_probs", False), ("tie_break_policy", "abstain")],

@@ -28,6 +28,22 @@ def test_learns_lf_accuracies_and_beats_majority_vote():
         assert ours > mv + 0.02, (model, ours, mv)
 
 
+def test_conditional_probs_are_snorkels_table(multiclass):
+    L, _ = multiclass
+    m, k = L.shape[1], 4
+    for model in ("mc", "mc-snorkel"):
+        lm = LabelModel(cardinality=k, model=model).fit(L)
+        table = lm.get_conditional_probs()
+        assert table.shape == (m, k + 1, k) and table.dtype == np.float64
+        # Each LF's column over abstain and its k votes is a distribution given the class.
+        assert np.allclose(table.sum(axis=1), 1.0)
+        assert np.all(table >= -1e-12)
+        # The LFs vote on about 70 % of the items (conftest's coverage), whatever the class.
+        assert np.allclose(table[:, 0, :], 0.3, atol=0.05)
+    with pytest.raises(ValueError, match="no conditional probability table"):
+        LabelModel(cardinality=k, model="hier").fit(L).get_conditional_probs()
+
+
 def test_same_seed_same_result(multiclass):
     L, _ = multiclass
     a = LabelModel(cardinality=4).fit(L, seed=5).predict_proba(L)

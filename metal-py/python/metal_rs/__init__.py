@@ -464,6 +464,18 @@ class LabelModel(_Labeler):
             raise ValueError(f"the {self._fitted.model} model has no learned LF accuracies")
         return weights
 
+    def get_conditional_probs(self) -> np.ndarray:
+        """snorkel's conditional probability table, for the matrix-completion models (``mc``,
+        ``mc-snorkel``) on one flat task: an ``m × (k+1) × k`` array whose entry ``[j, v + 1, y]``
+        is ``P(LF j votes v | Y = y)`` and ``[j, 0, y]`` the probability that it abstains."""
+        table = self._model_for(None).conditional_probs()
+        if table is None:
+            raise ValueError(
+                f"the {self.model} model on this task graph has no conditional probability table; "
+                "LabelModel(model='mc') or model='mc-snorkel' on one flat task has"
+            )
+        return table
+
     def get_class_balance(self) -> Optional[np.ndarray]:
         """The prior over classes the fitted model uses (``None`` for models without one)."""
         return self._model_for(None).class_prior()
