@@ -156,19 +156,23 @@ impl InputModule for BagOfWords {
         true
     }
     fn forward_t(&self, x: &InputBatch, _train: bool) -> Result<Tensor, TchError> {
-        let out = match x {
-            InputBatch::Sparse { indices, offsets, weights } => {
-                Tensor::f_embedding_bag(&self.weight, indices, offsets, false, 0, true, Some(weights), false)?.0
-            }
-            InputBatch::Dense(t) => t.f_matmul(&self.weight)?,
-            InputBatch::Tokens { .. } => {
-                return Err(TchError::Kind("the bag-of-words input reads word counts, not token ids".into()))
-            }
-        };
-        out.f_add(&self.bias)?.f_relu()
+        counts_times(&self.weight, x, true, "bag-of-words")?.f_add(&self.bias)?.f_relu()
     }
     fn sparse_parameters(&self) -> Vec<Tensor> {
         vec![self.weight.shallow_clone()]
+    }
+}
+
+/// The batch's word counts (n × V, sparse or dense) times `table` (V × D): the sum of the table's
+/// rows weighted by the counts, with a sparse gradient for `table` when `sparse_grad`. `input`
+/// names the module in the error for a batch of token ids.
+fn counts_times(table: &Tensor, x: &InputBatch, sparse_grad: bool, input: &str) -> Result<Tensor, TchError> {
+    match x {
+        InputBatch::Sparse { indices, offsets, weights } => {
+            Ok(Tensor::f_embedding_bag(table, indices, offsets, false, 0, sparse_grad, Some(weights), false)?.0)
+        }
+        InputBatch::Dense(t) => t.f_matmul(table),
+        InputBatch::Tokens { .. } => Err(TchError::Kind(format!("the {input} input reads word counts, not token ids"))),
     }
 }
 
@@ -203,18 +207,8 @@ impl InputModule for WordVectorBag {
         true
     }
     fn forward_t(&self, x: &InputBatch, _train: bool) -> Result<Tensor, TchError> {
-        let (sum, total) = match x {
-            InputBatch::Sparse { indices, offsets, weights } => {
-                let bag = |table: &Tensor, sparse| {
-                    Tensor::f_embedding_bag(table, indices, offsets, false, 0, sparse, Some(weights), false)
-                };
-                (bag(&self.weight, self.trainable)?.0, bag(&self.ones, false)?.0)
-            }
-            InputBatch::Dense(t) => (t.f_matmul(&self.weight)?, t.f_sum_dim_intlist(1, true, Kind::Float)?),
-            InputBatch::Tokens { .. } => {
-                return Err(TchError::Kind("the word-vector input reads word counts, not token ids".into()))
-            }
-        };
+        let sum = counts_times(&self.weight, x, self.trainable, "word-vector")?;
+        let total = counts_times(&self.ones, x, false, "word-vector")?;
         // An empty row has sum 0 and total 0: dividing by the clamped total keeps it 0.
         sum.f_div(&total.f_clamp_min(1e-12)?)
     }

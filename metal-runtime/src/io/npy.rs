@@ -606,22 +606,23 @@ pub fn read_int_2d(path: impl AsRef<Path>) -> Result<Array2<i64>, IoError> {
 
 /// Reads a 2-D float64 array (such as probabilistic labels) from an `.npy` file.
 pub fn read_probs(path: impl AsRef<Path>) -> Result<Array2<f64>, IoError> {
-    let path = path.as_ref();
-    let mut npy = NpyReader::open(path, 2, |d| d == Dtype::F64, F64_DTYPE)?;
-    let mut data = Vec::with_capacity(npy.header.n_elements().unwrap_or(0));
-    npy.for_each(|_, v: f64| {
-        data.push(v);
-        Ok(())
-    })?;
-    to_array2(path, &npy.header, data)
+    read_float_2d(path.as_ref(), |d| d == Dtype::F64, F64_DTYPE)
 }
 
 /// Reads a 2-D float32 array (such as word vectors) from an `.npy` file, in C or Fortran order.
 pub fn read_f32_2d(path: impl AsRef<Path>) -> Result<Array2<f32>, IoError> {
-    let path = path.as_ref();
-    let mut npy = NpyReader::open(path, 2, |d| d == Dtype::F32, F32_DTYPE)?;
+    read_float_2d(path.as_ref(), |d| d == Dtype::F32, F32_DTYPE)
+}
+
+/// A 2-D array of a float dtype that `accept`s (named `expected` in errors).
+fn read_float_2d<E: Element>(
+    path: &Path,
+    accept: fn(Dtype) -> bool,
+    expected: &'static str,
+) -> Result<Array2<E>, IoError> {
+    let mut npy = NpyReader::open(path, 2, accept, expected)?;
     let mut data = Vec::with_capacity(npy.header.n_elements().unwrap_or(0));
-    npy.for_each(|_, v: f32| {
+    npy.for_each(|_, v: E| {
         data.push(v);
         Ok(())
     })?;
