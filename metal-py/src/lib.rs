@@ -135,6 +135,17 @@ fn lf_infos(graph: &TaskGraph, lf_tasks: &[usize], lf_names: Vec<String>) -> PyR
         .collect()
 }
 
+/// The label matrix of a dense NumPy array, read in place with the GIL released.
+fn read_dense<T: numpy::Element + Copy + Into<i64> + Sync>(
+    py: Python<'_>,
+    graph: Arc<TaskGraph>,
+    lfs: Vec<LfInfo>,
+    array: &PyReadonlyArray2<'_, T>,
+) -> Result<LabelMatrix, metal_runtime::error::LabelMatrixError> {
+    let view = array.as_array();
+    py.detach(|| LabelMatrix::from_dense(graph, lfs, view))
+}
+
 #[pymethods]
 impl Matrix {
     /// From a dense `n × m` integer array (int8, int16, int32 or int64, any strides, read in
@@ -150,22 +161,10 @@ impl Matrix {
         let lfs = lf_infos(&graph.0, &lf_tasks, lf_names)?;
         let graph = graph.0.clone();
         let matrix = match &dense {
-            DenseLabels::I8(a) => {
-                let view = a.as_array();
-                py.detach(|| LabelMatrix::from_dense(graph, lfs, view))
-            }
-            DenseLabels::I16(a) => {
-                let view = a.as_array();
-                py.detach(|| LabelMatrix::from_dense(graph, lfs, view))
-            }
-            DenseLabels::I32(a) => {
-                let view = a.as_array();
-                py.detach(|| LabelMatrix::from_dense(graph, lfs, view))
-            }
-            DenseLabels::I64(a) => {
-                let view = a.as_array();
-                py.detach(|| LabelMatrix::from_dense(graph, lfs, view))
-            }
+            DenseLabels::I8(a) => read_dense(py, graph, lfs, a),
+            DenseLabels::I16(a) => read_dense(py, graph, lfs, a),
+            DenseLabels::I32(a) => read_dense(py, graph, lfs, a),
+            DenseLabels::I64(a) => read_dense(py, graph, lfs, a),
         };
         Ok(Matrix(Arc::new(matrix.map_err(value_error)?)))
     }

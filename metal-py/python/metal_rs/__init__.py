@@ -565,12 +565,20 @@ class LFAnalysis:
         self._columns = _Columns(task_graph, lf_tasks)
         self._matrix = self._columns.matrix("L", L, names)
         self._names = names
+        self._without_gold: Optional[Dict[str, Any]] = None
 
     def _summary(self, Y: Any = None) -> Dict[str, Any]:
-        gold = None
-        if Y is not None:
-            gold = _gold("Y", Y, self._columns.graph.cardinality, self._matrix.n_items).tolist()
+        if Y is None:
+            # The matrix does not change: its summary is computed once.
+            if self._without_gold is None:
+                self._without_gold = json.loads(_core.lf_summary(self._matrix, None))
+            return self._without_gold
+        gold = _gold("Y", Y, self._columns.graph.cardinality, self._matrix.n_items).tolist()
         return json.loads(_core.lf_summary(self._matrix, gold))
+
+    def _column(self, key: str, Y: Any = None) -> np.ndarray:
+        """One figure of every LF, as a float64 array."""
+        return np.array([lf[key] for lf in self._summary(Y)["lfs"]], dtype=np.float64)
 
     def lf_summary(self, Y: Any = None, est_weights: Any = None) -> Any:
         """One row per LF: ``j``, ``Polarity`` (the labels it votes), ``Coverage``, ``Overlaps``,
@@ -628,28 +636,25 @@ class LFAnalysis:
 
     def lf_coverages(self) -> np.ndarray:
         """Each LF's fraction of items voted on."""
-        return np.array([lf["coverage"] for lf in self._summary()["lfs"]], dtype=np.float64)
+        return self._column("coverage")
 
     def lf_overlaps(self, normalize_by_coverage: bool = False) -> np.ndarray:
         """Each LF's fraction of items where it and another LF vote; with
         ``normalize_by_coverage``, as a fraction of the items it votes on."""
-        lfs = self._summary()["lfs"]
-        overlaps = np.array([lf["overlaps"] for lf in lfs], dtype=np.float64)
-        if normalize_by_coverage:
-            coverages = np.array([lf["coverage"] for lf in lfs], dtype=np.float64)
-            overlaps = np.divide(overlaps, coverages, out=np.zeros_like(overlaps), where=coverages > 0)
-        return overlaps
+        overlaps = self._column("overlaps")
+        return _ratio(overlaps, self._column("coverage")) if normalize_by_coverage else overlaps
 
     def lf_conflicts(self, normalize_by_overlaps: bool = False) -> np.ndarray:
         """Each LF's fraction of items where another LF votes a different label; with
         ``normalize_by_overlaps``, as a fraction of its overlaps."""
-        lfs = self._summary()["lfs"]
-        conflicts = np.array([lf["conflicts"] for lf in lfs], dtype=np.float64)
-        if normalize_by_overlaps:
-            overlaps = np.array([lf["overlaps"] for lf in lfs], dtype=np.float64)
-            conflicts = np.divide(conflicts, overlaps, out=np.zeros_like(conflicts), where=overlaps > 0)
-        return conflicts
+        conflicts = self._column("conflicts")
+        return _ratio(conflicts, self._column("overlaps")) if normalize_by_overlaps else conflicts
 
     def lf_empirical_accuracies(self, Y: Any) -> np.ndarray:
         """Each LF's fraction of right votes against gold labels ``Y``."""
-        return np.array([lf["empirical_accuracy"] for lf in self._summary(Y)["lfs"]], dtype=np.float64)
+        return self._column("empirical_accuracy", Y)
+
+
+def _ratio(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
+    """numerator / denominator, 0 where the denominator is 0."""
+    return np.divide(numerator, denominator, out=np.zeros_like(numerator), where=denominator > 0)
