@@ -11,9 +11,9 @@ use std::sync::Arc;
 use metal_runtime::analysis::LfSummary;
 use metal_runtime::label_matrix::{LabelMatrix, LfInfo};
 use metal_runtime::label_model::{
-    ClassBalance, FitReport, FittedHierarchical, FittedHyperHier, FittedHyperLabelModel, FittedLabelModel,
-    FittedMajorityVote, FittedMatrixCompletion, FittedTriplet, Hierarchical, HyperHier, HyperLabelModel, LabelModel,
-    LfModel, MajorityVote, MatrixCompletion, Patterns, PrecInit, Triplet,
+    expand_counts, ClassBalance, FitReport, FittedHierarchical, FittedHyperHier, FittedHyperLabelModel,
+    FittedLabelModel, FittedMajorityVote, FittedMatrixCompletion, FittedTriplet, Hierarchical, HyperHier,
+    HyperLabelModel, LabelModel, LfModel, MajorityVote, MatrixCompletion, Patterns, PrecInit, Triplet,
 };
 use metal_runtime::schema::TaskGraph;
 use numpy::{IntoPyArray, PyArray1, PyArray2, PyArray3, PyReadonlyArray1, PyReadonlyArray2};
@@ -346,7 +346,7 @@ fn fit_model(model: &str, options: &Options, input: Input<'_>) -> metal_runtime:
                 Hierarchical { class_balance: balance.unwrap_or_default(), progress: false, ..Hierarchical::default() };
             match input {
                 Input::Items(matrix) => AnyFitted::Hier(h.soft_mv(matrix)?),
-                Input::Patterns(patterns, counts) => AnyFitted::Hier(h.soft_mv(&expand(patterns, counts))?),
+                Input::Patterns(patterns, counts) => AnyFitted::Hier(h.soft_mv(&expand_counts(patterns, counts))?),
             }
         }
         "triplet" => {
@@ -399,12 +399,6 @@ fn fit_model(model: &str, options: &Options, input: Input<'_>) -> metal_runtime:
             AnyFitted::HyperHier(fit_on(&h, input)?)
         }
     })
-}
-
-/// The matrix with each pattern repeated by its count (for the fits that need rows).
-fn expand(patterns: &LabelMatrix, counts: &[u64]) -> LabelMatrix {
-    let rows: Vec<usize> = counts.iter().enumerate().flat_map(|(p, &c)| std::iter::repeat_n(p, c as usize)).collect();
-    patterns.select_items(&rows)
 }
 
 /// The distinct vote patterns of `matrix`, as a matrix with one row per pattern, and their

@@ -144,7 +144,7 @@ pub(crate) fn check_counts(patterns: &LabelMatrix, counts: &[u64]) -> Result<(),
 }
 
 /// The matrix with row `p` of `patterns` repeated `counts[p]` times, in pattern order.
-pub(crate) fn expand_counts(patterns: &LabelMatrix, counts: &[u64]) -> LabelMatrix {
+pub fn expand_counts(patterns: &LabelMatrix, counts: &[u64]) -> LabelMatrix {
     let rows: Vec<usize> = counts.iter().enumerate().flat_map(|(p, &c)| std::iter::repeat_n(p, c as usize)).collect();
     patterns.select_items(&rows)
 }
