@@ -5,10 +5,11 @@
 #                the Python package (metal-py) installed with pip and its pytest suite
 #   make build   release binaries under target/release/
 #   make bench   benchmarks, one JSON line per measurement
+#   make scale-demo  the news LFs on a Ballista cluster of 2 local executors (one JSON line)
 
 CARGO := scripts/with-torch cargo
 
-.PHONY: demo test build bench fmt models starter python fuzz
+.PHONY: demo test build bench fmt models starter python fuzz scale-demo
 
 demo:
 	$(CARGO) run --release --quiet -p metal-examples --features torch --bin news -- --quick
@@ -53,3 +54,12 @@ python:
 # The pretrained text encoder (all-MiniLM-L6-v2) in the user cache; the targets that need it run this.
 models:
 	scripts/setup-models.sh
+
+# The news LFs on a Ballista cluster on this machine: a seeded table of ROWS news-like rows in
+# Parquet (written once under target/scale-demo/), a scheduler and EXECUTORS executors, each a
+# process of the `scale-demo` binary; the job (pattern counts, the default label model, every
+# row's probabilities) on the cluster and in this process. Prints one JSON line.
+ROWS ?= 2000000
+EXECUTORS ?= 2
+scale-demo:
+	cargo run --release --quiet -p metal-examples --features cluster --bin scale-demo -- demo --rows $(ROWS) --executors $(EXECUTORS)

@@ -61,6 +61,21 @@ else
   echo "bench: target/release/bench-table is not built (make build); skipping the table benchmark" >&2
 fi
 
+# The same fifteen LFs over a seeded Parquet table of Reuters articles (written once under
+# target/scale-demo/) at 10^6 rows (BENCH_TABLE_ROWS: more sizes, such as "1000000 10000000"):
+# labeled in our thread pool, with the patterns counted by DataFusion in this process, and on a
+# Ballista cluster of 2 local executor processes; 2 threads, partitions or executors of one task.
+# Needs the `cluster` feature (`make build`).
+if [ -x target/release/scale-demo ]; then
+  for rows in ${BENCH_TABLE_ROWS:-1000000}; do
+    for engine in rayon local cluster; do
+      target/release/scale-demo --lfs regex15 bench --engine "$engine" --rows "$rows"
+    done
+  done
+else
+  echo "bench: target/release/scale-demo is not built (make build); skipping the cluster benchmark" >&2
+fi
+
 # Label quality on real LF votes: every model on the WRENCH suite and splits, the pipelines'
 # matrices (exported once under target/bench-problems/pipelines) and generated problems.
 if [ ! -f target/bench-problems/pipelines/trec/schema.json ]; then

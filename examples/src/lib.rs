@@ -7,6 +7,8 @@
 //! - [`pipeline`]: the protocol they share (label models, end models, trials, report).
 #![allow(clippy::result_large_err, reason = "loaders return the crate-wide `metal_runtime::Error`")]
 
+#[cfg(feature = "cluster")]
+pub mod cluster;
 pub mod jsonl;
 pub mod memory;
 pub mod news;

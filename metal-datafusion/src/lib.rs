@@ -61,7 +61,7 @@ use serde::de::DeserializeOwned;
 pub use serde_arrow;
 pub use votes::{
     decode_votes, encode_votes, pattern_counts, pattern_counts_prepared, votes_udf, votes_udf_prepared,
-    write_table_probs, PatternCounts, VotesUdf,
+    write_table_probs, Engine, LfUdf, PatternCounts, VotesUdf,
 };
 pub use write::{prob_fields, write_label_matrix, write_probs};
 
@@ -109,6 +109,21 @@ pub enum TableError {
         row: usize,
         /// `serde_arrow`'s message.
         message: String,
+    },
+    /// A job on a cluster returned another number of rows than the table has (an executor's
+    /// part was lost): its result is not used.
+    #[error(
+        "{path}: the cluster {what} {got} rows, the table has {expected}; the result is incomplete and was not used"
+    )]
+    Incomplete {
+        /// The table.
+        path: PathBuf,
+        /// What the job did with the rows ("counted", "returned").
+        what: &'static str,
+        /// The rows the job saw.
+        got: u64,
+        /// The table's rows.
+        expected: u64,
     },
     /// Applying the LFs failed; see [`ApplyError`].
     #[error(transparent)]

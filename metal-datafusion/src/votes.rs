@@ -216,11 +216,283 @@ impl PatternCounts {
     }
 }
 
-/// Counts the vote patterns of `table` with DataFusion: `SELECT votes(columns) AS pattern,
-/// COUNT(*) FROM table GROUP BY pattern`, the LFs applied inside the scan's partitions by
-/// [`votes_udf`]. `columns` are the columns the item type reads. Memory is the distinct patterns,
-/// whatever the table's size; `partitions` sets DataFusion's parallelism (`None`: its default,
-/// the number of cores).
+/// An LF set as the scalar function a job runs ([`votes_udf`] under the name [`LfUdf::NAME`]),
+/// with the LFs' names and task graph. Every process of a cluster registers the same one: the
+/// function travels in query plans by its name.
+#[derive(Debug, Clone)]
+pub struct LfUdf {
+    udf: ScalarUDF,
+    empty: LabelMatrix,
+}
+
+impl LfUdf {
+    /// The name the function is registered and called under.
+    pub const NAME: &'static str = "metal_votes";
+
+    /// The LF set `lfs` on items of type `X`, read from the table's columns.
+    ///
+    /// # Errors
+    /// What applying the LFs to no item raises (an LF set whose LFs do not fit its schema).
+    pub fn new<S, X>(lfs: Arc<LfSet<S, X>>) -> Result<LfUdf, TableError>
+    where
+        S: TaskSchema + 'static,
+        X: DeserializeOwned + Send + Sync + 'static,
+    {
+        let empty = lfs.apply(&[])?;
+        Ok(LfUdf { udf: votes_udf(Self::NAME, lfs), empty })
+    }
+
+    /// [`LfUdf::new`] with a preparation step, as [`votes_udf_prepared`]: each row is read as an
+    /// `I` and prepared once into the `X` the LFs read.
+    ///
+    /// # Errors
+    /// As [`LfUdf::new`].
+    pub fn prepared<S, I, X>(
+        lfs: Arc<LfSet<S, X>>,
+        prepare: impl Fn(&I) -> X + Send + Sync + 'static,
+    ) -> Result<LfUdf, TableError>
+    where
+        S: TaskSchema + 'static,
+        I: DeserializeOwned + Send + Sync + 'static,
+        X: 'static,
+    {
+        let empty = lfs.apply_prepared(&[], &prepare, &batch_config())?.0;
+        Ok(LfUdf { udf: votes_udf_prepared(Self::NAME, lfs, prepare), empty })
+    }
+
+    /// The scalar function, to register in a `SessionContext` or a cluster's function registry.
+    pub fn udf(&self) -> &ScalarUDF {
+        &self.udf
+    }
+
+    /// A label matrix of no item over these LFs: their names and task graph.
+    pub fn empty_matrix(&self) -> &LabelMatrix {
+        &self.empty
+    }
+}
+
+/// Where a job's LFs run over a table: DataFusion's partitions in this process
+/// ([`Engine::local`]), or a cluster's executors (a `SessionContext` that sends its plans to a
+/// cluster, given to [`Engine::remote`]; `metal_ballista::connect` builds one). The calls block,
+/// on a runtime of the engine's own.
+pub struct Engine {
+    runtime: tokio::runtime::Runtime,
+    ctx: SessionContext,
+    lfs: LfUdf,
+    /// Whether results are checked against a count of the table's rows made in this process.
+    remote: bool,
+}
+
+impl fmt::Debug for Engine {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Engine").field("lfs", &self.lfs).field("remote", &self.remote).finish_non_exhaustive()
+    }
+}
+
+fn runtime_error(e: std::io::Error) -> TableError {
+    TableError::Read { path: "(runtime)".into(), message: format!("cannot start the async runtime: {e}") }
+}
+
+impl Engine {
+    /// DataFusion in this process, on `partitions` parallel partitions (`None`: its default, the
+    /// number of cores). On one partition the scans are not split, so rows come in file order.
+    ///
+    /// # Errors
+    /// [`TableError::Read`] when the async runtime cannot start.
+    pub fn local(lfs: &LfUdf, partitions: Option<usize>) -> Result<Engine, TableError> {
+        let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(runtime_error)?;
+        let mut config = SessionConfig::new();
+        if let Some(p) = partitions {
+            config = config.with_target_partitions(p.max(1)).with_repartition_file_scans(p > 1);
+        }
+        let ctx = SessionContext::new_with_config(config);
+        ctx.register_udf(lfs.udf.clone());
+        Ok(Engine { runtime, ctx, lfs: lfs.clone(), remote: false })
+    }
+
+    /// The queries of `ctx`, run on `runtime` (the one `ctx` was built on): a context whose plans
+    /// run elsewhere. The function of `lfs` is registered in `ctx`; the processes that run the
+    /// plans must have it too. Every result is checked against the table's row count, taken in
+    /// this process (from the Parquet footers; a CSV or JSON-lines file is scanned without the
+    /// LFs): a cluster that lost rows gives an error, never a smaller answer.
+    pub fn remote(runtime: tokio::runtime::Runtime, ctx: SessionContext, lfs: &LfUdf) -> Engine {
+        ctx.register_udf(lfs.udf.clone());
+        Engine { runtime, ctx, lfs: lfs.clone(), remote: true }
+    }
+
+    /// The DataFusion context the queries run in, for queries of one's own (on
+    /// [`Engine::runtime`]).
+    pub fn context(&self) -> &SessionContext {
+        &self.ctx
+    }
+
+    /// The runtime the engine's queries run on.
+    pub fn runtime(&self) -> &tokio::runtime::Runtime {
+        &self.runtime
+    }
+
+    /// Counts the vote patterns of `table`: `SELECT metal_votes(columns) AS pattern, COUNT(*)
+    /// FROM table GROUP BY pattern`, the LFs applied inside the scan's partitions. `columns` are
+    /// the columns the item type reads. Memory is the distinct patterns, whatever the table's
+    /// size, and the result is the same on any number of partitions or executors.
+    ///
+    /// # Errors
+    /// [`TableError::Read`] when the table cannot be read, a column is missing, a row is not an
+    /// item or an LF fails (the message says which); [`TableError::Incomplete`] when a remote
+    /// engine counted another number of rows than the table has.
+    pub fn pattern_counts(&self, table: &Table, columns: &[&str]) -> Result<PatternCounts, TableError> {
+        let read = |e: &dyn fmt::Display| TableError::Read { path: table.path().to_path_buf(), message: e.to_string() };
+        let pattern = self.lfs.udf.call(columns.iter().map(|c| ident(*c)).collect()).alias("pattern");
+        let name = self.table_name();
+        let batches = self
+            .runtime
+            .block_on(async {
+                table.register(&self.ctx, &name).await?;
+                let frame = self.ctx.table(name.as_str()).await?;
+                let result = frame.aggregate(vec![pattern], vec![count(lit(1)).alias("n")])?.collect().await;
+                self.ctx.deregister_table(name.as_str())?;
+                result
+            })
+            .map_err(|e| read(&e))?;
+        let mut rows: Vec<(Vec<u8>, u64)> = Vec::new();
+        for batch in &batches {
+            let patterns = batch.column(0).as_any().downcast_ref::<BinaryArray>();
+            let counts = batch.column(1).as_any().downcast_ref::<Int64Array>();
+            let (Some(patterns), Some(counts)) = (patterns, counts) else {
+                return Err(read(&"the pattern query returned unexpected column types"));
+            };
+            for i in 0..batch.num_rows() {
+                rows.push((patterns.value(i).to_vec(), u64::try_from(counts.value(i)).unwrap_or(0)));
+            }
+        }
+        rows.sort_unstable();
+        let mut matrix = self.lfs.empty.clone();
+        let mut counts = Vec::with_capacity(rows.len());
+        for (bytes, n) in rows {
+            let votes = decode_votes(&bytes).ok_or_else(|| read(&"a vote pattern does not decode"))?;
+            matrix.push_row(&votes).map_err(|e| read(&e))?;
+            counts.push(n);
+        }
+        let counts = PatternCounts { patterns: matrix, counts };
+        self.check_rows(table, counts.n_items(), "counted")?;
+        Ok(counts)
+    }
+
+    /// A name for the table no other call of this engine uses at the same time.
+    fn table_name(&self) -> String {
+        static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        format!("metal_items_{}", NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed))
+    }
+
+    /// On a remote engine, checks that `got` rows are the table's rows.
+    fn check_rows(&self, table: &Table, got: u64, what: &'static str) -> Result<(), TableError> {
+        if !self.remote {
+            return Ok(());
+        }
+        let expected = table.count_rows()?;
+        if got != expected {
+            return Err(TableError::Incomplete { path: table.path().to_path_buf(), what, got, expected });
+        }
+        Ok(())
+    }
+
+    /// Reads `table` again and writes each row's columns `keep` (an id, say) and the
+    /// probabilities `model` gives its votes to the Parquet file `out`: the predictions joined
+    /// back to the rows. The LFs run as in [`Engine::pattern_counts`] (`columns` are the columns
+    /// the item type reads); the probability columns are those of
+    /// [`prob_fields`](crate::prob_fields). On a local engine of one partition the rows come in
+    /// file order; otherwise in the order the partitions deliver them, so keep a key column.
+    /// Memory is one record batch; the file is written through a temporary file renamed into
+    /// place when complete. Returns the number of rows written.
+    ///
+    /// # Errors
+    /// [`TableError::Read`] when the table cannot be read, a column is missing or a row is not
+    /// an item; [`TableError::Write`] when a kept column has the name of a probability column, or
+    /// the file cannot be written; the model's error (inside [`TableError::Read`]) when it was
+    /// fit on other LFs; [`TableError::Incomplete`] when a remote engine returned another number
+    /// of rows than the table has (nothing is left at `out`).
+    pub fn write_probs(
+        &self,
+        table: &Table,
+        columns: &[&str],
+        keep: &[&str],
+        model: &dyn FittedLabelModel,
+        out: impl AsRef<Path>,
+    ) -> Result<u64, TableError> {
+        let out = out.as_ref();
+        let read = |e: &dyn fmt::Display| TableError::Read { path: table.path().to_path_buf(), message: e.to_string() };
+        let empty = &self.lfs.empty;
+        let prob_fields = crate::prob_fields(empty.graph());
+        let mut names: Vec<&str> = keep.to_vec();
+        names.extend(prob_fields.iter().map(|f| f.name().as_str()));
+        crate::write::unique(out, &names, "output columns")?;
+
+        let mut select: Vec<_> = keep.iter().map(|c| ident(*c)).collect();
+        select.push(self.lfs.udf.call(columns.iter().map(|c| ident(*c)).collect()).alias("__metal_votes"));
+        let name = self.table_name();
+        let (mut stream, schema) = self
+            .runtime
+            .block_on(async {
+                table.register(&self.ctx, &name).await?;
+                let frame = self.ctx.table(name.as_str()).await?.select(select)?;
+                // The kept columns as the table has them, then the probabilities.
+                let mut fields: Vec<Field> =
+                    frame.schema().fields()[..keep.len()].iter().map(|f| f.as_ref().clone()).collect();
+                fields.extend(prob_fields.iter().cloned());
+                let stream = frame.execute_stream().await;
+                self.ctx.deregister_table(name.as_str())?;
+                Ok::<_, DataFusionError>((stream?, Arc::new(Schema::new(fields))))
+            })
+            .map_err(|e| read(&e))?;
+
+        let mut rows = 0u64;
+        let mut failure: Option<TableError> = None;
+        let mut fail = |e: TableError| {
+            failure = Some(e);
+            std::io::Error::other("the job failed")
+        };
+        let written = write_atomic(out, |file| {
+            let props = WriterProperties::builder().set_max_row_group_row_count(Some(65_536)).build();
+            let mut writer = ArrowWriter::try_new(file, schema.clone(), Some(props)).map_err(std::io::Error::other)?;
+            let n_keep = keep.len();
+            while let Some(batch) = self.runtime.block_on(stream.next()) {
+                let batch = batch.map_err(|e| fail(read(&e)))?;
+                let patterns = batch
+                    .column(n_keep)
+                    .as_any()
+                    .downcast_ref::<BinaryArray>()
+                    .ok_or_else(|| fail(read(&"the vote column is not binary")))?;
+                let mut matrix = empty.clone();
+                for i in 0..patterns.len() {
+                    decode_votes(patterns.value(i))
+                        .ok_or_else(|| read(&"a vote pattern does not decode"))
+                        .and_then(|v| matrix.push_row(&v).map_err(|e| read(&e)))
+                        .map_err(&mut fail)?;
+                }
+                let probs = model.predict_proba(&matrix).map_err(|e| fail(read(&e)))?;
+                let mut arrays: Vec<ArrayRef> = batch.columns()[..n_keep].to_vec();
+                arrays.extend(crate::write::prob_arrays(&probs));
+                let out_batch = RecordBatch::try_new(schema.clone(), arrays).map_err(std::io::Error::other)?;
+                writer.write(&out_batch).map_err(std::io::Error::other)?;
+                rows += out_batch.num_rows() as u64;
+            }
+            self.check_rows(table, rows, "returned").map_err(&mut fail)?;
+            writer.close().map_err(std::io::Error::other)?;
+            Ok(())
+        });
+        if let Some(e) = failure {
+            return Err(e);
+        }
+        written.map_err(|e| crate::write::write_error(out, e))?;
+        Ok(rows)
+    }
+}
+
+/// Counts the vote patterns of `table` with DataFusion in this process (see
+/// [`Engine::pattern_counts`]): `SELECT votes(columns) AS pattern, COUNT(*) FROM table GROUP BY
+/// pattern`, the LFs applied inside the scan's partitions by [`votes_udf`]. `columns` are the
+/// columns the item type reads. Memory is the distinct patterns, whatever the table's size;
+/// `partitions` sets DataFusion's parallelism (`None`: its default, the number of cores).
 ///
 /// # Errors
 /// [`TableError::Read`] when DataFusion cannot read the table, a column is missing, a row is not
@@ -235,8 +507,7 @@ where
     S: TaskSchema + 'static,
     X: DeserializeOwned + Send + Sync + 'static,
 {
-    let empty = lfs.apply(&[])?;
-    count_with(votes_udf("metal_votes", lfs), empty, table, columns, partitions)
+    Engine::local(&LfUdf::new(lfs)?, partitions)?.pattern_counts(table, columns)
 }
 
 /// [`pattern_counts`] with a preparation step, as [`votes_udf_prepared`]: each row is read as an
@@ -256,54 +527,28 @@ where
     I: DeserializeOwned + Send + Sync + 'static,
     X: 'static,
 {
-    let empty = lfs.apply_prepared(&[], &prepare, &batch_config())?.0;
-    count_with(votes_udf_prepared("metal_votes", lfs, prepare), empty, table, columns, partitions)
-}
-
-fn count_with(
-    votes: ScalarUDF,
-    empty: LabelMatrix,
-    table: &Table,
-    columns: &[&str],
-    partitions: Option<usize>,
-) -> Result<PatternCounts, TableError> {
-    let read = |e: &dyn fmt::Display| TableError::Read { path: table.path().to_path_buf(), message: e.to_string() };
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(|e| read(&e))?;
-    let mut config = SessionConfig::new();
-    if let Some(p) = partitions {
-        config = config.with_target_partitions(p.max(1));
-    }
-    let ctx = SessionContext::new_with_config(config);
-    let pattern = votes.call(columns.iter().map(|c| ident(*c)).collect()).alias("pattern");
-    let batches = runtime
-        .block_on(async {
-            table.register(&ctx, "items").await?;
-            ctx.table("items").await?.aggregate(vec![pattern], vec![count(lit(1)).alias("n")])?.collect().await
-        })
-        .map_err(|e| read(&e))?;
-    let mut rows: Vec<(Vec<u8>, u64)> = Vec::new();
-    for batch in &batches {
-        let patterns = batch.column(0).as_any().downcast_ref::<BinaryArray>();
-        let counts = batch.column(1).as_any().downcast_ref::<Int64Array>();
-        let (Some(patterns), Some(counts)) = (patterns, counts) else {
-            return Err(read(&"the pattern query returned unexpected column types"));
-        };
-        for i in 0..batch.num_rows() {
-            rows.push((patterns.value(i).to_vec(), u64::try_from(counts.value(i)).unwrap_or(0)));
-        }
-    }
-    rows.sort_unstable();
-    let mut matrix = empty;
-    let mut counts = Vec::with_capacity(rows.len());
-    for (bytes, n) in rows {
-        let votes = decode_votes(&bytes).ok_or_else(|| read(&"a vote pattern does not decode"))?;
-        matrix.push_row(&votes).map_err(|e| read(&e))?;
-        counts.push(n);
-    }
-    Ok(PatternCounts { patterns: matrix, counts })
+    Engine::local(&LfUdf::prepared(lfs, prepare)?, partitions)?.pattern_counts(table, columns)
 }
 
 impl Table {
+    /// The number of rows, counted by DataFusion in this process: from the footers of a Parquet
+    /// file, by a scan of a CSV or JSON-lines file.
+    ///
+    /// # Errors
+    /// [`TableError::Read`] when the table cannot be read.
+    pub fn count_rows(&self) -> Result<u64, TableError> {
+        let read = |e: &dyn fmt::Display| TableError::Read { path: self.path().to_path_buf(), message: e.to_string() };
+        let runtime = tokio::runtime::Builder::new_current_thread().build().map_err(|e| read(&e))?;
+        let ctx = SessionContext::new();
+        let n = runtime
+            .block_on(async {
+                self.register(&ctx, "items").await?;
+                ctx.table("items").await?.count().await
+            })
+            .map_err(|e| read(&e))?;
+        Ok(n as u64)
+    }
+
     /// Registers the table in `ctx` under `name`, read in its format.
     pub(crate) async fn register(&self, ctx: &SessionContext, name: &str) -> DfResult<()> {
         let path = self.path().to_str().unwrap_or_default();
@@ -321,17 +566,11 @@ impl Table {
 }
 
 /// Reads `table` again, in file order, and writes each row's columns `keep` (an id, say) and the
-/// probabilities `model` gives its votes to the Parquet file `out`: the predictions joined back to
-/// the rows. The LFs run as in [`pattern_counts`] (`columns` are the columns the item type reads);
-/// the probability columns are those of [`prob_fields`](crate::prob_fields). Memory is one record
-/// batch; the file is written through a temporary file renamed into place when complete.
-/// Returns the number of rows written.
+/// probabilities `model` gives its votes to the Parquet file `out`: [`Engine::write_probs`] on a
+/// local engine of one partition. Returns the number of rows written.
 ///
 /// # Errors
-/// [`TableError::Read`] when the table cannot be read, a column is missing or a row is not an
-/// `X`; [`TableError::Write`] when a kept column has the name of a probability column, or the
-/// file cannot be written; the model's error (inside [`TableError::Read`]) when it was fit on
-/// other LFs.
+/// As [`Engine::write_probs`].
 pub fn write_table_probs<S, X>(
     lfs: Arc<LfSet<S, X>>,
     table: &Table,
@@ -344,81 +583,5 @@ where
     S: TaskSchema + 'static,
     X: DeserializeOwned + Send + Sync + 'static,
 {
-    let out = out.as_ref();
-    let read = |e: &dyn fmt::Display| TableError::Read { path: table.path().to_path_buf(), message: e.to_string() };
-    let empty = lfs.apply(&[])?;
-    let prob_fields = crate::prob_fields(empty.graph());
-    let mut names: Vec<&str> = keep.to_vec();
-    names.extend(prob_fields.iter().map(|f| f.name().as_str()));
-    crate::write::unique(out, &names, "output columns")?;
-
-    let runtime = tokio::runtime::Builder::new_current_thread().build().map_err(|e| read(&e))?;
-    // One partition, no repartitioned scans: batches come in file order.
-    let ctx = SessionContext::new_with_config(
-        SessionConfig::new().with_target_partitions(1).with_repartition_file_scans(false),
-    );
-    let votes = votes_udf("metal_votes", lfs);
-    let mut select: Vec<_> = keep.iter().map(|c| ident(*c)).collect();
-    select.push(votes.call(columns.iter().map(|c| ident(*c)).collect()).alias("__metal_votes"));
-    let (mut stream, schema) = runtime
-        .block_on(async {
-            table.register(&ctx, "items").await?;
-            let frame = ctx.table("items").await?.select(select)?;
-            // The kept columns as the table has them, then the probabilities.
-            let mut fields: Vec<Field> =
-                frame.schema().fields()[..keep.len()].iter().map(|f| f.as_ref().clone()).collect();
-            fields.extend(prob_fields.iter().cloned());
-            Ok::<_, DataFusionError>((frame.execute_stream().await?, Arc::new(Schema::new(fields))))
-        })
-        .map_err(|e| read(&e))?;
-
-    let mut rows = 0u64;
-    let mut failure: Option<TableError> = None;
-    let written = write_atomic(out, |file| {
-        let props = WriterProperties::builder().set_max_row_group_row_count(Some(65_536)).build();
-        let mut writer = ArrowWriter::try_new(file, schema.clone(), Some(props)).map_err(std::io::Error::other)?;
-        let n_keep = keep.len();
-        while let Some(batch) = runtime.block_on(stream.next()) {
-            let batch = match batch {
-                Ok(b) => b,
-                Err(e) => {
-                    failure = Some(read(&e));
-                    return Err(std::io::Error::other("read failed"));
-                }
-            };
-            let Some(patterns) = batch.column(n_keep).as_any().downcast_ref::<BinaryArray>() else {
-                failure = Some(read(&"the vote column is not binary"));
-                return Err(std::io::Error::other("read failed"));
-            };
-            let mut matrix = empty.clone();
-            for i in 0..patterns.len() {
-                let pushed = decode_votes(patterns.value(i))
-                    .ok_or_else(|| read(&"a vote pattern does not decode"))
-                    .and_then(|v| matrix.push_row(&v).map_err(|e| read(&e)));
-                if let Err(e) = pushed {
-                    failure = Some(e);
-                    return Err(std::io::Error::other("read failed"));
-                }
-            }
-            let probs = match model.predict_proba(&matrix) {
-                Ok(p) => p,
-                Err(e) => {
-                    failure = Some(read(&e));
-                    return Err(std::io::Error::other("predict failed"));
-                }
-            };
-            let mut arrays: Vec<ArrayRef> = batch.columns()[..n_keep].to_vec();
-            arrays.extend(crate::write::prob_arrays(&probs));
-            let out_batch = RecordBatch::try_new(schema.clone(), arrays).map_err(std::io::Error::other)?;
-            writer.write(&out_batch).map_err(std::io::Error::other)?;
-            rows += out_batch.num_rows() as u64;
-        }
-        writer.close().map_err(std::io::Error::other)?;
-        Ok(())
-    });
-    if let Some(e) = failure {
-        return Err(e);
-    }
-    written.map_err(|e| crate::write::write_error(out, e))?;
-    Ok(rows)
+    Engine::local(&LfUdf::new(lfs)?, Some(1))?.write_probs(table, columns, keep, model, out)
 }

@@ -56,16 +56,26 @@ pub struct Article {
 impl Article {
     /// The headline: the title, or the first non-blank line of the text when the title is empty.
     pub fn headline(&self) -> &str {
-        if !self.title.trim().is_empty() {
-            return &self.title;
-        }
-        self.text.lines().find(|l| !l.trim().is_empty()).unwrap_or("")
+        headline(&self.title, &self.text)
     }
 
     /// The text without the leading title and the blank line after it (empty for brief items).
     pub fn body(&self) -> &str {
-        self.text.strip_prefix(self.title.as_str()).unwrap_or(&self.text).trim_start_matches('\n')
+        body(&self.title, &self.text)
     }
+}
+
+/// [`Article::headline`] of an article's title and text.
+pub fn headline<'a>(title: &'a str, text: &'a str) -> &'a str {
+    if !title.trim().is_empty() {
+        return title;
+    }
+    text.lines().find(|l| !l.trim().is_empty()).unwrap_or("")
+}
+
+/// [`Article::body`] of an article's title and text.
+pub fn body<'a>(title: &str, text: &'a str) -> &'a str {
+    text.strip_prefix(title).unwrap_or(text).trim_start_matches('\n')
 }
 
 pub use crate::jsonl::Split;

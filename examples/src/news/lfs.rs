@@ -103,11 +103,17 @@ pub struct Prepared {
 
 /// The preparation step: cuts an article's headline, body and text into words.
 pub fn prepare(a: &Article) -> Prepared {
+    prepare_text(&a.title, &a.text)
+}
+
+/// The preparation step of an article given by its title and text (the fields the LFs read).
+pub fn prepare_text(title: &str, text: &str) -> Prepared {
+    let headline = super::data::headline(title, text);
     Prepared {
-        headline: Words::of(a.headline()),
-        headline_ticker: has_ticker(a.headline()),
-        body: Words::of(a.body()),
-        text: Words::of(&a.text),
+        headline: Words::of(headline),
+        headline_ticker: has_ticker(headline),
+        body: Words::of(super::data::body(title, text)),
+        text: Words::of(text),
     }
 }
 
