@@ -57,13 +57,13 @@ pub fn lf_udf(choice: LfChoice) -> Result<LfUdf, TableError> {
 }
 
 /// Labels the rows of `table` in this process's thread pool of `threads` (the label matrix in
-/// memory, as `apply_table_prepared` gives it); returns the rows and the votes.
+/// memory, as `apply_table_prepared` gives it).
 ///
 /// # Errors
 /// What `apply_table_prepared` raises.
-pub fn apply_rayon(choice: LfChoice, table: &Table, threads: usize) -> Result<(u64, u64), TableError> {
+pub fn apply_rayon(choice: LfChoice, table: &Table, threads: usize) -> Result<LabelMatrix, TableError> {
     let config = ApplyConfig { progress: false, threads: Some(threads), ..ApplyConfig::default() };
-    let (matrix, report) = match choice {
+    let (matrix, _) = match choice {
         LfChoice::News => metal_datafusion::apply_table_prepared(
             &crate::news::lfs::all_lfs(),
             table,
@@ -74,7 +74,36 @@ pub fn apply_rayon(choice: LfChoice, table: &Table, threads: usize) -> Result<(u
             metal_datafusion::apply_table_prepared(&regex_lfs::all_lfs(), table, regex_lfs::prepare, &config)?
         }
     };
-    Ok((matrix.n_items() as u64, report.n_votes as u64))
+    Ok(matrix)
+}
+
+/// The distinct rows of `matrix` with their counts, in the order [`Engine::pattern_counts`]
+/// gives them (by their [`encode_votes`](metal_datafusion::encode_votes) bytes).
+pub fn counts_of(matrix: &LabelMatrix) -> PatternCounts {
+    let mut seen: std::collections::HashMap<Vec<u8>, (usize, u64)> = std::collections::HashMap::new();
+    let mut buf = Vec::new();
+    for i in 0..matrix.n_items() {
+        let (lfs, labels) = matrix.row_slices(i);
+        buf.clear();
+        metal_datafusion::encode_votes(lfs, labels, &mut buf);
+        seen.entry(buf.clone()).or_insert((i, 0)).1 += 1;
+    }
+    let mut rows: Vec<(Vec<u8>, (usize, u64))> = seen.into_iter().collect();
+    rows.sort_unstable();
+    let firsts: Vec<usize> = rows.iter().map(|r| r.1 .0).collect();
+    PatternCounts { patterns: matrix.select_items(&firsts), counts: rows.iter().map(|r| r.1 .1).collect() }
+}
+
+/// A digest of pattern counts: equal digests in one build are equal counts (to compare the
+/// benchmark's engines line by line).
+pub fn counts_digest(counts: &PatternCounts) -> String {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::hash::DefaultHasher::new();
+    for p in 0..counts.patterns.n_items() {
+        counts.patterns.row_slices(p).hash(&mut h);
+        counts.counts[p].hash(&mut h);
+    }
+    format!("{:016x}", h.finish())
 }
 
 /// The votes the counted rows cast.

@@ -22,7 +22,8 @@ use clap::{Parser, Subcommand};
 use metal_ballista::{connect, ClusterCommand};
 use metal_datafusion::{Engine, Table};
 use metal_examples::cluster::{
-    apply_rayon, generate_table, lf_udf, n_votes, run_job, ClusterResult, LfChoice, LocalCluster, COLUMNS,
+    apply_rayon, counts_digest, counts_of, generate_table, lf_udf, n_votes, run_job, ClusterResult, LfChoice,
+    LocalCluster, COLUMNS,
 };
 use metal_examples::memory::{peak_rss_mb, peak_rss_mb_of};
 
@@ -67,8 +68,10 @@ enum Cmd {
         #[arg(long, default_value = concat!(env!("CARGO_MANIFEST_DIR"), "/../target/scale-demo/run"))]
         work: PathBuf,
     },
-    /// Measures LF application on the table (generated if missing) and prints one JSON line:
-    /// `rayon` labels the rows in this process's thread pool (the label matrix in memory),
+    /// Measures LF application on the table (generated if missing) and prints one JSON line
+    /// with a digest of the pattern counts (equal digests: equal counts):
+    /// `rayon` labels the rows in this process's thread pool (the label matrix in memory; its
+    /// patterns are counted after the clock stops),
     /// `local` counts the vote patterns with DataFusion in this process, `cluster` on a local
     /// cluster of `--executors` executors of one task each.
     Bench {
@@ -221,42 +224,49 @@ fn run(cli: &Cli) -> ClusterResult<()> {
         Cmd::Bench { generate, engine, threads, executors, work } => {
             let table = generate.open_or_write()?;
             let mut cluster_mb = None;
+            let seconds;
             let start = Instant::now();
-            let (rows, votes, patterns, name) = match engine {
+            let (counts, name) = match engine {
                 BenchEngine::Rayon => {
-                    let (rows, votes) = apply_rayon(cli.lfs, &table, *threads)?;
-                    (rows, votes, None, "rayon")
+                    let matrix = apply_rayon(cli.lfs, &table, *threads)?;
+                    seconds = start.elapsed().as_secs_f64();
+                    (counts_of(&matrix), "rayon")
                 }
                 BenchEngine::Local => {
                     let counts = Engine::local(&lfs, Some(*threads))?.pattern_counts(&table, COLUMNS)?;
-                    (counts.n_items(), n_votes(&counts), Some(counts.patterns.n_items()), "datafusion_counts")
+                    seconds = start.elapsed().as_secs_f64();
+                    (counts, "datafusion_counts")
                 }
                 BenchEngine::Cluster => {
                     let cluster = start_cluster(cli.lfs, *executors, work)?;
                     let engine = connect(cluster.scheduler(), &lfs)?;
                     let start = Instant::now();
                     let counts = engine.pattern_counts(&table, COLUMNS)?;
-                    let seconds = start.elapsed().as_secs_f64();
-                    let mb: Vec<f64> =
-                        cluster.pids()[1..].iter().map(|&p| (peak_rss_mb_of(p) * 10.0).round() / 10.0).collect();
-                    cluster_mb = Some((mb, seconds));
-                    (counts.n_items(), n_votes(&counts), Some(counts.patterns.n_items()), "ballista_counts")
+                    // The job's time, without starting the processes.
+                    seconds = start.elapsed().as_secs_f64();
+                    cluster_mb = Some(
+                        cluster.pids()[1..]
+                            .iter()
+                            .map(|&p| (peak_rss_mb_of(p) * 10.0).round() / 10.0)
+                            .collect::<Vec<f64>>(),
+                    );
+                    (counts, "ballista_counts")
                 }
             };
-            // The cluster's time is the job's, without starting the processes.
-            let seconds = cluster_mb.as_ref().map_or_else(|| start.elapsed().as_secs_f64(), |c| c.1);
+            let rows = counts.n_items();
             let line = serde_json::json!({
                 "name": "apply_lfs_table",
                 "impl": name,
                 "lfs": clap::ValueEnum::to_possible_value(&cli.lfs).map(|v| v.get_name().to_owned()),
                 "rows": rows,
                 "threads": if *engine == BenchEngine::Cluster { *executors } else { *threads },
-                "n_votes": votes,
-                "n_patterns": patterns,
+                "n_votes": n_votes(&counts),
+                "n_patterns": counts.patterns.n_items(),
+                "counts_digest": counts_digest(&counts),
                 "seconds": (seconds * 1e3).round() / 1e3,
                 "items_per_second": (rows as f64 / seconds).round(),
                 "peak_rss_mb": (peak_rss_mb() * 10.0).round() / 10.0,
-                "executor_peak_rss_mb": cluster_mb.map(|c| c.0),
+                "executor_peak_rss_mb": cluster_mb,
             });
             println!("{line}");
         }
