@@ -169,12 +169,15 @@ pub fn generate_table(articles: &Path, out: &Path, rows: u64, seed: u64, row_gro
 }
 
 /// What a job gives: the pattern counts and each row's probabilities, by id.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub struct JobResult {
     /// The vote patterns with their counts.
     pub counts: PatternCounts,
     /// `(id, probabilities)` of every row, in id order.
     pub probs: Vec<(u64, Vec<f64>)>,
+    /// Seconds of the pattern counts, of the fit, and of the probabilities (written and read
+    /// back).
+    pub seconds: [f64; 3],
 }
 
 impl JobResult {
@@ -195,11 +198,15 @@ impl JobResult {
 /// # Errors
 /// What the engine or the fit raises; a message naming `out` when it cannot be read back.
 pub fn run_job(engine: &Engine, table: &Table, out: &Path) -> ClusterResult<JobResult> {
+    let start = Instant::now();
     let counts = engine.pattern_counts(table, COLUMNS)?;
+    let counted = start.elapsed().as_secs_f64();
     let model = HyperHier::default().fit_counts(&counts.patterns, &counts.counts)?;
+    let fitted = start.elapsed().as_secs_f64();
     engine.write_probs(table, COLUMNS, &[KEY], &model, out)?;
     let probs = read_probs(out).map_err(|e| format!("{}: {e}", out.display()))?;
-    Ok(JobResult { counts, probs })
+    let seconds = [counted, fitted - counted, start.elapsed().as_secs_f64() - fitted];
+    Ok(JobResult { counts, probs, seconds })
 }
 
 /// The `(id, probabilities)` rows of a file written by [`Engine::write_probs`] with the key

@@ -304,12 +304,25 @@ pub fn run_executor(args: &ExecutorArgs, lfs: &LfUdf) -> Result<(), ClusterError
 /// [`ClusterError::Address`] for a bad address, [`ClusterError::Unreachable`] when nothing
 /// listens there.
 pub fn connect(scheduler: &str, lfs: &LfUdf) -> Result<Engine, ClusterError> {
+    connect_with_partitions(scheduler, lfs, DEFAULT_PARTITIONS)
+}
+
+/// The partitions a table's scan is cut into on a cluster by [`connect`]: the tasks of the
+/// stage that applies the LFs.
+pub const DEFAULT_PARTITIONS: usize = 16;
+
+/// [`connect`], with the table scans cut into `partitions` parts (tasks): at least the cluster's
+/// task slots (executors × `--concurrent-tasks`), so that every slot has work.
+///
+/// # Errors
+/// As [`connect`].
+pub fn connect_with_partitions(scheduler: &str, lfs: &LfUdf, partitions: usize) -> Result<Engine, ClusterError> {
     let addr = socket_addr(scheduler)?;
     TcpStream::connect_timeout(&addr, Duration::from_secs(10))
         .map_err(|e| ClusterError::Unreachable { address: scheduler.to_owned(), message: e.to_string() })?;
     let runtime = runtime("client")?;
-    let state =
-        SessionStateBuilder::new().with_default_features().with_config(SessionConfig::new_with_ballista()).build();
+    let config = SessionConfig::new_with_ballista().with_target_partitions(partitions.max(1));
+    let state = SessionStateBuilder::new().with_default_features().with_config(config).build();
     let url = format!("df://{scheduler}");
     let ctx = runtime
         .block_on(SessionContext::remote_with_state(&url, state))

@@ -216,6 +216,8 @@ fn run(cli: &Cli) -> ClusterResult<()> {
                 "identical_to_in_process": on_cluster.identical(&local),
                 "patterns": on_cluster.counts.patterns.n_items(),
                 "in_process_seconds": (local_seconds * 1e3).round() / 1e3,
+                "cluster_seconds_counts_fit_probs": on_cluster.seconds.map(|s| (s * 1e3).round() / 1e3),
+                "in_process_seconds_counts_fit_probs": local.seconds.map(|s| (s * 1e3).round() / 1e3),
                 "executor_peak_rss_mb": executor_mb,
                 "client_peak_rss_mb": client_mb,
             });
