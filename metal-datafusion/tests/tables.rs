@@ -7,7 +7,7 @@ use datafusion::dataframe::DataFrameWriteOptions;
 use datafusion::prelude::{JsonReadOptions, SessionConfig, SessionContext};
 use metal_datafusion::{
     apply_table, apply_table_prepared, decode_votes, encode_votes, pattern_counts, pattern_counts_prepared,
-    prob_fields, write_table_probs, Format, Table, TableError,
+    prob_fields, write_table_probs, Engine, Format, LfUdf, Table, TableError,
 };
 use metal_runtime::error::ApplyError;
 use metal_runtime::label_matrix::LabelMatrix;
@@ -299,4 +299,36 @@ fn predictions_join_back_to_the_rows_in_file_order() {
     let err = write_table_probs(lfs, &table, &["id", "text"], &["rating"], &model, &out).unwrap_err();
     assert!(err.to_string().contains("r.jsonl") && err.to_string().contains("rating"), "{err}");
     assert!(!out.exists());
+}
+
+/// A remote engine whose result has other rows than the table (a cluster that lost or added
+/// rows) gives [`TableError::Incomplete`] and leaves no file.
+#[test]
+fn a_remote_result_with_other_rows_than_the_table_is_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let items = dir.path().join("items");
+    std::fs::create_dir_all(items.join("sub")).unwrap();
+    let reviews = reviews();
+    write_jsonl(&items.join("a.jsonl"), &reviews[..100]);
+    write_jsonl(&items.join("sub/b.jsonl"), &reviews[100..150]);
+    let table = Table::with_format(&items, Format::JsonLines).unwrap();
+    let lfs = LfUdf::new(std::sync::Arc::new(lfs())).unwrap();
+    let local = Engine::local(&lfs, None).unwrap().pattern_counts(&table, &["id", "text"]).unwrap();
+    assert_eq!(local.n_items(), 100, "a table's rows leave out its sub-folders");
+
+    // Stands for a cluster that returns rows the table does not have: a context that also reads
+    // the sub-folder.
+    let config = SessionConfig::new().set_bool("datafusion.execution.listing_table_ignore_subdirectory", false);
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+    let engine = Engine::remote(runtime, SessionContext::new_with_config(config), &lfs);
+    let err = engine.pattern_counts(&table, &["id", "text"]).unwrap_err();
+    assert!(matches!(err, TableError::Incomplete { got: 150, expected: 100, .. }), "{err}");
+    assert!(err.to_string().contains("items"), "{err}");
+
+    let model = HyperHier::default().fit_counts(&local.patterns, &local.counts).unwrap();
+    let out = dir.path().join("probs.parquet");
+    let err = engine.write_probs(&table, &["id", "text"], &["id"], &model, &out).unwrap_err();
+    assert!(matches!(err, TableError::Incomplete { got: 150, expected: 100, .. }), "{err}");
+    assert!(!out.exists(), "a failed job left {}", out.display());
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1, "a temporary file was left behind");
 }
