@@ -35,6 +35,10 @@
 //! matrix: the LF set runs as a DataFusion scalar function ([`votes_udf`]) inside the scan's
 //! parallel partitions and `GROUP BY` counts the patterns.
 //!
+//! Both jobs are methods of an [`Engine`]: DataFusion in this process ([`Engine::local`], what
+//! [`pattern_counts`] and [`write_table_probs`] use), or a cluster ([`Engine::remote`]; the crate
+//! `metal-ballista` connects to a Ballista cluster whose processes have the same [`LfUdf`]).
+//!
 //! [`write_table_probs`] joins a fitted model's probabilities back to the table's rows;
 //! [`write_label_matrix`] and [`write_probs`] write the label matrix and a label model's
 //! probabilities as Parquet, one row per item in the same order.
