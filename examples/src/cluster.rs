@@ -43,15 +43,28 @@ pub enum LfChoice {
     Regex15,
 }
 
+impl LfChoice {
+    /// The name `--lfs` takes.
+    pub fn name(self) -> &'static str {
+        match self {
+            LfChoice::News => "news",
+            LfChoice::Regex15 => "regex15",
+        }
+    }
+}
+
+/// The news LFs' preparation step of a table row.
+fn prepare_story(s: &Story) -> crate::news::lfs::Prepared {
+    crate::news::lfs::prepare_text(&s.title, &s.text)
+}
+
 /// The LF function of `choice`, reading the columns [`COLUMNS`] as a [`Story`].
 ///
 /// # Errors
 /// What [`LfUdf::prepared`] raises.
 pub fn lf_udf(choice: LfChoice) -> Result<LfUdf, TableError> {
     match choice {
-        LfChoice::News => LfUdf::prepared(Arc::new(crate::news::lfs::all_lfs()), |s: &Story| {
-            crate::news::lfs::prepare_text(&s.title, &s.text)
-        }),
+        LfChoice::News => LfUdf::prepared(Arc::new(crate::news::lfs::all_lfs()), prepare_story),
         LfChoice::Regex15 => LfUdf::prepared(Arc::new(regex_lfs::all_lfs()), regex_lfs::prepare),
     }
 }
@@ -64,12 +77,9 @@ pub fn lf_udf(choice: LfChoice) -> Result<LfUdf, TableError> {
 pub fn apply_rayon(choice: LfChoice, table: &Table, threads: usize) -> Result<LabelMatrix, TableError> {
     let config = ApplyConfig { progress: false, threads: Some(threads), ..ApplyConfig::default() };
     let (matrix, _) = match choice {
-        LfChoice::News => metal_datafusion::apply_table_prepared(
-            &crate::news::lfs::all_lfs(),
-            table,
-            |s: &Story| crate::news::lfs::prepare_text(&s.title, &s.text),
-            &config,
-        )?,
+        LfChoice::News => {
+            metal_datafusion::apply_table_prepared(&crate::news::lfs::all_lfs(), table, prepare_story, &config)?
+        }
         LfChoice::Regex15 => {
             metal_datafusion::apply_table_prepared(&regex_lfs::all_lfs(), table, regex_lfs::prepare, &config)?
         }

@@ -123,9 +123,15 @@ pub struct SchedulerArgs {
     pub executor_timeout: u64,
 }
 
+/// The arguments `A` takes from an empty command line: the defaults its `#[arg]`s declare.
+fn clap_defaults<A: clap::Args + clap::FromArgMatches>() -> A {
+    let command = A::augment_args(clap::Command::new("defaults"));
+    A::from_arg_matches(&command.get_matches_from(["defaults"])).expect("every argument has a default")
+}
+
 impl Default for SchedulerArgs {
     fn default() -> Self {
-        SchedulerArgs { bind: "127.0.0.1:50050".into(), external_host: None, executor_timeout: 30 }
+        clap_defaults()
     }
 }
 
@@ -161,16 +167,7 @@ pub struct ExecutorArgs {
 
 impl Default for ExecutorArgs {
     fn default() -> Self {
-        ExecutorArgs {
-            scheduler: "127.0.0.1:50050".into(),
-            bind_host: "127.0.0.1".into(),
-            external_host: None,
-            port: 50051,
-            grpc_port: 50052,
-            concurrent_tasks: 0,
-            work_dir: None,
-            heartbeat_interval: 5,
-        }
+        clap_defaults()
     }
 }
 
@@ -333,6 +330,17 @@ pub fn connect_with_partitions(scheduler: &str, lfs: &LfUdf, partitions: usize) 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_defaults_are_the_command_line_defaults() {
+        let s = SchedulerArgs::default();
+        assert_eq!((s.bind.as_str(), s.external_host, s.executor_timeout), ("127.0.0.1:50050", None, 30));
+        let e = ExecutorArgs::default();
+        assert_eq!(
+            (e.scheduler.as_str(), e.port, e.grpc_port, e.heartbeat_interval),
+            ("127.0.0.1:50050", 50051, 50052, 5)
+        );
+    }
 
     #[test]
     fn addresses_are_host_and_port() {

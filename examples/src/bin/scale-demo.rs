@@ -179,21 +179,8 @@ fn run(cli: &Cli) -> ClusterResult<()> {
             println!("{line}");
         }
         Cmd::Demo { generate, executors, work } => {
-            let path = generate.path();
-            if !path.exists() {
-                eprintln!("scale-demo: writing {} rows to {}", generate.rows, path.display());
-                generate.write()?;
-            }
-            let table = Table::open(&path)?;
-            let lfs_arg = format!(
-                "--lfs={}",
-                clap::ValueEnum::to_possible_value(&cli.lfs).map_or("news".into(), |v| v.get_name().to_owned())
-            );
-            eprintln!(
-                "scale-demo: starting a scheduler and {executors} executors on 127.0.0.1 (logs in {})",
-                work.display()
-            );
-            let cluster = LocalCluster::start(&std::env::current_exe()?, &[lfs_arg.as_str()], *executors, 30, work)?;
+            let table = generate.open_or_write()?;
+            let cluster = start_cluster(cli.lfs, *executors, work)?;
             let engine = connect(cluster.scheduler(), &lfs)?;
             let start = Instant::now();
             let on_cluster = run_job(&engine, &table, &work.join("probs-cluster.parquet"))?;
@@ -259,7 +246,7 @@ fn run(cli: &Cli) -> ClusterResult<()> {
             let line = serde_json::json!({
                 "name": "apply_lfs_table",
                 "impl": name,
-                "lfs": clap::ValueEnum::to_possible_value(&cli.lfs).map(|v| v.get_name().to_owned()),
+                "lfs": cli.lfs.name(),
                 "rows": rows,
                 "threads": if *engine == BenchEngine::Cluster { *executors } else { *threads },
                 "n_votes": n_votes(&counts),
@@ -279,8 +266,7 @@ fn run(cli: &Cli) -> ClusterResult<()> {
 /// Starts a scheduler and `executors` executors of this binary on 127.0.0.1, with the LFs of
 /// `lfs`.
 fn start_cluster(lfs: LfChoice, executors: usize, work: &std::path::Path) -> ClusterResult<LocalCluster> {
-    let name = clap::ValueEnum::to_possible_value(&lfs).map_or_else(|| "news".to_owned(), |v| v.get_name().to_owned());
-    let lfs_arg = format!("--lfs={name}");
+    let lfs_arg = format!("--lfs={}", lfs.name());
     eprintln!("scale-demo: starting a scheduler and {executors} executors on 127.0.0.1 (logs in {})", work.display());
     LocalCluster::start(&std::env::current_exe()?, &[lfs_arg.as_str()], executors, 30, work)
 }
