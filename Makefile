@@ -1,5 +1,6 @@
 # Entry points. Every target installs what it needs on first use (libtorch: scripts/setup-libtorch.sh).
-#   make demo    the main job: the news pipeline on Reuters-21578, quick mode (Tables 1-3)
+#   make demo    the main job: the news pipeline on Reuters-21578, quick mode (Tables 1-3); the
+#                end model reads all-MiniLM-L6-v2's token states (installed once by setup-models.sh)
 #   make test    everything CI checks: formatting, clippy, unit/integration/compile-fail/snapshot
 #                tests, the starter project built and run from a folder outside the repository, and
 #                the Python package (metal-py) installed with pip and its pytest suite
@@ -12,6 +13,7 @@ CARGO := scripts/with-torch cargo
 .PHONY: demo test build bench fmt models starter python fuzz scale-demo
 
 demo:
+	scripts/setup-models.sh > /dev/null
 	$(CARGO) run --release --quiet -p metal-examples --features torch --bin news -- --quick
 
 test:

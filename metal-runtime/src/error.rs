@@ -637,6 +637,12 @@ pub enum EncoderError {
         /// What went wrong.
         message: String,
     },
+    /// A token state or embedding is not finite.
+    #[error("item {item}: a token state is not finite")]
+    NonFinite {
+        /// Index of the item.
+        item: usize,
+    },
     /// A setting is out of its range.
     #[error("invalid encoder setting `{name}` = {value}: {expected}")]
     InvalidConfig {

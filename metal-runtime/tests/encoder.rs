@@ -58,6 +58,29 @@ fn minilm_matches_sentence_transformers() {
 }
 
 #[test]
+fn token_states_are_what_the_embedding_averages() {
+    // Mean of each text's token states, L2-normalized, is sentence-transformers' embedding; the
+    // states do not depend on what else is in the batch.
+    let (texts, reference) = fixtures();
+    let enc = encoder();
+    let one = enc.encode_tokens(&texts, &quiet(1)).unwrap();
+    let many = enc.encode_tokens(&texts, &quiet(64)).unwrap();
+    assert_eq!((one.n_items(), one.dim()), (texts.len(), 384));
+    for (i, want) in reference.embeddings.iter().enumerate() {
+        assert_eq!(one.len_of(i), reference.tokens[i], "text {i}: one state per token");
+        let (n, states) = (one.len_of(i), one.item(i));
+        let mut mean: Vec<f32> =
+            (0..384).map(|c| (0..n).map(|r| states[r * 384 + c]).sum::<f32>() / n as f32).collect();
+        let norm = mean.iter().map(|v| v * v).sum::<f32>().sqrt().max(1e-12);
+        mean.iter_mut().for_each(|v| *v /= norm);
+        let d = max_diff(ndarray::ArrayView1::from(&mean), want);
+        assert!(d < 1e-4, "text {i}: mean of the token states differs by {d} from sentence-transformers");
+        let batched = many.item(i).iter().zip(states).map(|(a, b)| (a - b).abs()).fold(0.0, f32::max);
+        assert!(batched < 1e-4, "text {i}: batch of 64 against batch of 1 differs by {batched}");
+    }
+}
+
+#[test]
 fn cache_stores_each_text_once_and_returns_the_same_embeddings() {
     let (texts, _) = fixtures();
     let enc = encoder();
@@ -90,6 +113,42 @@ fn cache_stores_each_text_once_and_returns_the_same_embeddings() {
         "{err}"
     );
     assert!(err.to_string().contains("truncated"), "{err}");
+}
+
+#[test]
+fn cache_stores_token_states_once_and_returns_them_unchanged() {
+    let (texts, _) = fixtures();
+    let enc = encoder();
+    let root = tempfile::tempdir().unwrap();
+    let cache = EmbeddingCache::open(root.path(), &enc);
+    let shards = || {
+        let d = std::fs::read_dir(cache.dir()).unwrap();
+        d.filter(|e| e.as_ref().unwrap().path().extension().is_some_and(|x| x == "tok")).count()
+    };
+    let mut with_dup = texts[..3].to_vec();
+    with_dup.push(texts[0].clone());
+    let first = cache.encode_tokens(&enc, &with_dup, &quiet(8)).unwrap();
+    assert_eq!((first.n_items(), shards()), (4, 1));
+    assert_eq!(first.item(3), first.item(0));
+    assert_eq!(first.select(&[0, 1, 2]), enc.encode_tokens(&texts[..3], &quiet(8)).unwrap());
+    assert_eq!(cache.encode_tokens(&enc, &with_dup, &quiet(8)).unwrap(), first);
+    assert_eq!(shards(), 1);
+    // Pooled embeddings of the same texts are a shard kind of their own.
+    let pooled = cache.encode(&enc, &texts[..3], &quiet(8)).unwrap();
+    assert_eq!((pooled.nrows(), shards()), (3, 1));
+    let all = cache.encode_tokens(&enc, &texts, &quiet(8)).unwrap();
+    assert_eq!((all.n_items(), shards()), (texts.len(), 2));
+    assert_eq!(all.select(&[0, 1, 2]), first.select(&[0, 1, 2]));
+    // A truncated shard is named in the error.
+    let shard = std::fs::read_dir(cache.dir())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.extension().is_some_and(|x| x == "tok"))
+        .unwrap();
+    let bytes = std::fs::read(&shard).unwrap();
+    std::fs::write(&shard, &bytes[..bytes.len() - 3]).unwrap();
+    let err = cache.encode_tokens(&enc, &texts, &quiet(8)).unwrap_err();
+    assert!(err.to_string().contains("truncated") && err.to_string().contains(&shard.display().to_string()), "{err}");
 }
 
 #[test]

@@ -12,8 +12,10 @@
 //!   sentence-transformers.
 //! - `end_model_epoch`: seconds per epoch of HierMTL (batch 32) on the first 1,000 TREC training
 //!   questions with one-hot gold labels, per input module: `bow` (word counts → bag of words 250 →
-//!   50), `minilm` (frozen embeddings, computed beforehand → 250 → 50) and `minilm-tuned` (the
-//!   encoder fine-tuned with the network → 250 → 50), 1 epoch each (2 for the first two).
+//!   50), `minilm` (frozen embeddings, computed beforehand → 250 → 50), `minilm-tokens` (frozen
+//!   token states, computed beforehand → per-token layer of 250, max over tokens → 50) and
+//!   `minilm-tuned` (the encoder fine-tuned with the network → 250 → 50), 1 epoch each (2 for the
+//!   first three).
 
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -124,6 +126,15 @@ fn run(threads: usize, texts_out: Option<&std::path::Path>) -> BenchResult<()> {
         EndModel::new_on(graph.clone(), encoder.dim(), config(InputConfig::Identity, vec![250, 50]), tch::Device::Cpu)?;
     let log = frozen.train(&TrainSet::new(&embeddings, &labels), None, &train(2))?;
     report("minilm", 2, log.seconds);
+    let states = encoder.encode_tokens(&texts, &cfg)?;
+    let mut pooled = EndModel::new_on(
+        graph.clone(),
+        encoder.dim(),
+        config(InputConfig::TokenStates { dim: 250 }, vec![50]),
+        tch::Device::Cpu,
+    )?;
+    let log = pooled.train(&TrainSet::new(&states, &labels), None, &train(2))?;
+    report("minilm-tokens", 2, log.seconds);
     let mut tuned = EndModel::new_on(
         graph,
         30522,

@@ -166,8 +166,9 @@ pub struct PipelineConfig {
     pub threads: Option<usize>,
 }
 
-/// The end model's input: word counts through a bag-of-words layer or a word-vector mean, or
-/// sentence embeddings.
+/// The end model's input: word counts through a bag-of-words layer or a word-vector mean,
+/// sentence embeddings, or the encoder's token states (the default, [`InputKind::MinilmTokens`]:
+/// it measured best on all three pipelines; README, "Pretrained text encoders").
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, clap::ValueEnum)]
 pub enum InputKind {
     /// Word counts → a sparse bag-of-words layer of width `bow_dim` (the paper's network).
@@ -180,6 +181,9 @@ pub enum InputKind {
     GloveTuned,
     /// all-MiniLM-L6-v2 sentence embeddings (384 wide, frozen, cached on disk) → the layers.
     Minilm,
+    /// all-MiniLM-L6-v2's per-token states (frozen) → a linear + ReLU layer of width `bow_dim` on
+    /// each token → the maximum over the text's tokens → the layers.
+    MinilmTokens,
     /// all-MiniLM-L6-v2 fine-tuned with the network (token ids → encoder → the layers; slow on a
     /// CPU).
     MinilmTuned,
@@ -193,6 +197,7 @@ impl InputKind {
             InputKind::Glove => "glove",
             InputKind::GloveTuned => "glove-tuned",
             InputKind::Minilm => "minilm",
+            InputKind::MinilmTokens => "minilm-tokens",
             InputKind::MinilmTuned => "minilm-tuned",
         }
     }
@@ -215,7 +220,7 @@ impl PipelineConfig {
             dev_labels_max_epochs: 60,
             accuracy_prior_grid: vec![1.0, 3.0, 10.0, 30.0, 100.0],
             progress: true,
-            input: InputKind::Bow,
+            input: InputKind::MinilmTokens,
             threads: None,
         }
     }
@@ -340,18 +345,20 @@ pub struct Args {
     /// Number of seeded trials (default: 20, or 3 with --quick)
     #[arg(long, value_name = "N")]
     pub trials: Option<NonZeroUsize>,
-    /// The end model's input (default: bow); the encoder inputs need `make models` once
+    /// The end model's input (default: minilm-tokens; bow with --ngrams or --negation); the
+    /// encoder and GloVe inputs need `make models` once
     #[arg(long, value_enum, value_name = "KIND")]
     pub input: Option<InputKind>,
     /// libtorch CPU threads (default: 1 for the small networks, one per core to fine-tune)
     #[arg(long, value_name = "N")]
     pub threads: Option<NonZeroUsize>,
-    /// Longest word n-gram of the bag of words (default: 1, words only); output folder
-    /// <name>-ngrams<N>
+    /// Longest word n-gram of the bag of words (default: 1, words only); implies --input bow
+    /// unless a word-count input is given; output folder <name>-bow-ngrams<N>
     #[arg(long, value_name = "N")]
     pub ngrams: Option<NonZeroUsize>,
     /// Count the words after a negation cue, to the end of the clause, as terms of their own
-    /// (NOT_word) in the bag of words; output folder <name>-negation
+    /// (NOT_word) in the bag of words; implies --input bow unless a word-count input is given;
+    /// output folder <name>-bow-negation
     #[arg(long)]
     pub negation: bool,
     /// Output folder (default: results/<name>, or target/pipeline/<name>-quick with --quick)
@@ -369,7 +376,7 @@ impl Args {
         if let Some(n) = self.trials {
             config.trials = n.get();
         }
-        if let Some(input) = self.input {
+        if let Some(input) = self.input() {
             config = config.with_input(input);
         }
         if let Some(n) = self.threads {
@@ -382,16 +389,23 @@ impl Args {
         config
     }
 
+    /// The input asked for: `--input`, else the bag of words when a bag-of-words setting is
+    /// given, else none (the default).
+    fn input(&self) -> Option<InputKind> {
+        let word_settings = self.negation || self.ngrams.is_some_and(|n| n.get() > 1);
+        self.input.or(word_settings.then_some(InputKind::Bow))
+    }
+
     /// The output folder: `--out`, else `results/<name>` for full runs and
     /// `target/pipeline/<name>-quick` in quick mode (both under the workspace root), with
-    /// `-<input>` after the name for an input other than the bag of words, and `-ngrams<N>` and
+    /// `-<input>` after the name for an input other than the default, and `-ngrams<N>` and
     /// `-negation` for those featurizer settings.
     pub fn out_dir(&self, name: &str) -> PathBuf {
         if let Some(out) = &self.out {
             return out.clone();
         }
-        let mut name = match self.input {
-            Some(input) if input != InputKind::Bow => format!("{name}-{}", input.name()),
+        let mut name = match self.input() {
+            Some(input) if input != PipelineConfig::full().input => format!("{name}-{}", input.name()),
             _ => name.to_owned(),
         };
         if let Some(n) = self.ngrams.filter(|n| n.get() > 1) {
@@ -457,10 +471,18 @@ mod tests {
         let m = parse(&["--quick", "--input", "minilm", "--threads", "2"]).unwrap().common;
         assert_eq!((m.config().input, m.config().threads), (InputKind::Minilm, Some(2)));
         assert!(m.out_dir("trec").ends_with("target/pipeline/trec-minilm-quick"));
-        assert_eq!((a.config().input, a.config().threads), (InputKind::Bow, None));
+        assert_eq!((a.config().input, a.config().threads), (InputKind::MinilmTokens, None));
+        let d = parse(&["--input", "minilm-tokens"]).unwrap().common;
+        assert!(d.out_dir("news").ends_with("results/news"), "the default input names no folder");
+        let b = parse(&["--input", "bow"]).unwrap().common;
+        assert_eq!(b.config().input, InputKind::Bow);
+        assert!(b.out_dir("news").ends_with("results/news-bow"));
         let w = parse(&["--quick", "--ngrams", "2", "--negation"]).unwrap().common;
         assert_eq!((w.config().featurizer.ngrams, w.config().featurizer.negation), (2, true));
-        assert!(w.out_dir("radiology").ends_with("target/pipeline/radiology-ngrams2-negation-quick"));
+        assert_eq!(w.config().input, InputKind::Bow, "bag-of-words settings imply the bag of words");
+        assert!(w.out_dir("radiology").ends_with("target/pipeline/radiology-bow-ngrams2-negation-quick"));
+        let wg = parse(&["--negation", "--input", "glove"]).unwrap().common;
+        assert_eq!(wg.config().input, InputKind::Glove);
         assert!(!a.config().featurizer.negation && a.config().featurizer.ngrams == 1);
         let g = parse(&["--quick", "--input", "glove-tuned"]).unwrap().common;
         assert_eq!((g.config().input, g.config().lr_grid), (InputKind::GloveTuned, PipelineConfig::full().lr_grid));
@@ -474,7 +496,10 @@ mod tests {
             (&["--ngrams", "0"], "--ngrams <N>"),
             (&["--out"], "--out <DIR>"),
             (&["--bogus"], "--bogus"),
-            (&["--input", "word2vec"], "[possible values: bow, glove, glove-tuned, minilm, minilm-tuned]"),
+            (
+                &["--input", "word2vec"],
+                "[possible values: bow, glove, glove-tuned, minilm, minilm-tokens, minilm-tuned]",
+            ),
         ] {
             let err = parse(bad).err().unwrap().to_string();
             assert!(err.contains(says), "{bad:?}: {err}");

@@ -174,6 +174,9 @@ pub fn render(results: &Results) -> String {
     let input = match s.input.as_str() {
         "bow" => "word counts → bag of words".to_owned(),
         "minilm" => format!("all-MiniLM-L6-v2 embeddings ({}, frozen) →", d.n_features),
+        "minilm-tokens" => {
+            format!("all-MiniLM-L6-v2 token states ({}, frozen) → per-token layer, max over tokens", d.n_features)
+        }
         "minilm-tuned" => "all-MiniLM-L6-v2 (384, fine-tuned at rate 1e-4) →".to_owned(),
         other => format!("{other} →"),
     };

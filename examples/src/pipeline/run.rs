@@ -115,6 +115,19 @@ fn featurize(corpus: &Corpus, config: &PipelineConfig) -> Result<Features> {
                 format!("all-MiniLM-L6-v2 embeddings ({} wide, cached under {})", encoder.dim(), cache.dir().display());
             (embed(&corpus.texts_train)?, embed(&corpus.texts_dev)?, embed(&corpus.texts_test)?, what)
         }
+        InputKind::MinilmTokens => {
+            let encoder = SentenceEncoder::minilm(tch::Device::Cpu)?;
+            let cache = EmbeddingCache::open_default(&encoder)?;
+            let cfg = EncodeConfig { progress: config.progress, threads: config.threads, ..EncodeConfig::default() };
+            let states = |t: &[String]| cache.encode_tokens(&encoder, t, &cfg).map(FeatureSet::States);
+            let what = format!(
+                "all-MiniLM-L6-v2 token states ({} wide, up to {} per text, cached under {})",
+                encoder.dim(),
+                encoder.max_len(),
+                cache.dir().display()
+            );
+            (states(&corpus.texts_train)?, states(&corpus.texts_dev)?, states(&corpus.texts_test)?, what)
+        }
         InputKind::MinilmTuned => {
             let encoder = SentenceEncoder::minilm(tch::Device::Cpu)?;
             let vocab = encoder.vocab_size();
@@ -153,6 +166,10 @@ impl EndModels<'_> {
                 InputConfig::Identity,
                 std::iter::once(self.config.bow_dim).chain(self.config.layers.clone()).collect(),
             ),
+            // The per-token layer is the first layer (as the bag of words is).
+            InputKind::MinilmTokens => {
+                (InputConfig::TokenStates { dim: self.config.bow_dim }, self.config.layers.clone())
+            }
             // The fine-tuned encoder is itself the first layer (as the bag of words is).
             InputKind::MinilmTuned => {
                 (InputConfig::Encoder { dir: metal_runtime::encoder::minilm_dir() }, self.config.layers.clone())
@@ -315,6 +332,7 @@ pub fn run(corpus: &Corpus, config: &PipelineConfig) -> Result<Results> {
         InputKind::Bow => "featurize (word counts)",
         InputKind::Glove | InputKind::GloveTuned => "featurize (word counts; GloVe read)",
         InputKind::Minilm => "featurize (MiniLM embeddings; cached after the first run)",
+        InputKind::MinilmTokens => "featurize (MiniLM token states; cached after the first run)",
         InputKind::MinilmTuned => "featurize (MiniLM token ids)",
     };
     stages.insert(stage.to_owned(), start.elapsed().as_secs_f64());
@@ -424,7 +442,9 @@ pub fn run(corpus: &Corpus, config: &PipelineConfig) -> Result<Results> {
         .collect();
     let mut network = match config.input {
         InputKind::MinilmTuned => Vec::new(),
-        InputKind::Bow | InputKind::Glove | InputKind::GloveTuned | InputKind::Minilm => vec![config.bow_dim],
+        InputKind::Bow | InputKind::Glove | InputKind::GloveTuned | InputKind::Minilm | InputKind::MinilmTokens => {
+            vec![config.bow_dim]
+        }
     };
     network.extend(&config.layers);
     Ok(Results {

@@ -200,6 +200,16 @@ impl Bert {
     /// Mean-pooled token states of a padded batch: `ids` and `mask` are b × L (i64; mask 1 on
     /// tokens, 0 on padding). Returns b × hidden_size.
     pub(crate) fn forward_t(&self, ids: &Tensor, mask: &Tensor, train: bool) -> Result<Tensor, TchError> {
+        let x = self.token_states(ids, mask, train)?;
+        let m = mask.f_to_kind(x.kind())?.f_unsqueeze(-1)?;
+        let sum = x.f_mul(&m)?.f_sum_dim_intlist([1i64].as_slice(), false, x.kind())?;
+        let count = m.f_sum_dim_intlist([1i64].as_slice(), false, x.kind())?.f_clamp_min(1e-9)?;
+        sum.f_div(&count)
+    }
+
+    /// The last layer's token states of a padded batch (b × L × hidden_size; rows on padding are
+    /// not meaningful).
+    pub(crate) fn token_states(&self, ids: &Tensor, mask: &Tensor, train: bool) -> Result<Tensor, TchError> {
         let c = &self.config;
         let (b, len) = ids.size2()?;
         let positions = Tensor::f_arange(len, (Kind::Int64, ids.device()))?;
@@ -232,9 +242,6 @@ impl Bert {
             let h = Self::dropout(layer.out.forward(&h)?, c.hidden_dropout_prob, train)?;
             x = layer.out_norm.forward(&h.f_add(&x)?)?;
         }
-        let m = mask.f_to_kind(x.kind())?.f_unsqueeze(-1)?;
-        let sum = x.f_mul(&m)?.f_sum_dim_intlist([1i64].as_slice(), false, x.kind())?;
-        let count = m.f_sum_dim_intlist([1i64].as_slice(), false, x.kind())?.f_clamp_min(1e-9)?;
-        sum.f_div(&count)
+        Ok(x)
     }
 }

@@ -376,6 +376,57 @@ impl SentenceEncoder {
     }
 
     pub(crate) fn encode_inner(&self, texts: &[String], config: &EncodeConfig) -> Result<Array2<f32>> {
+        let dim = self.dim();
+        let mut out = Array2::<f32>::zeros((texts.len(), dim));
+        self.in_batches(texts, config, |batch, _tokens, ids, mask| {
+            let mut emb = self.bert.forward_t(ids, mask, false)?;
+            if self.files.normalize {
+                emb = normalize_rows(&emb)?;
+            }
+            let values = to_vec(&emb)?;
+            for (r, &i) in batch.iter().enumerate() {
+                out.row_mut(i).iter_mut().zip(&values[r * dim..(r + 1) * dim]).for_each(|(o, &v)| *o = v);
+            }
+            Ok(())
+        })?;
+        Ok(out)
+    }
+
+    /// The last layer's state of every token of each text (with the special tokens, truncated to
+    /// [`max_len`](Self::max_len)): what the sentence embedding averages, kept per token, for
+    /// inputs that weigh tokens by what they say in context
+    /// ([`InputConfig::TokenStates`](crate::end_model::InputConfig::TokenStates)).
+    ///
+    /// # Errors
+    /// As for [`encode`](Self::encode).
+    pub fn encode_tokens(&self, texts: &[String], config: &EncodeConfig) -> crate::Result<TokenStates> {
+        Ok(self.encode_tokens_inner(texts, config)?)
+    }
+
+    pub(crate) fn encode_tokens_inner(&self, texts: &[String], config: &EncodeConfig) -> Result<TokenStates> {
+        let dim = self.dim();
+        let mut blocks: Vec<Vec<f32>> = vec![Vec::new(); texts.len()];
+        self.in_batches(texts, config, |batch, tokens, ids, mask| {
+            let states = self.bert.token_states(ids, mask, false)?;
+            let len = states.size()[1] as usize;
+            let values = to_vec(&states)?;
+            for (r, &i) in batch.iter().enumerate() {
+                let n = tokens[i].len();
+                blocks[i] = values[r * len * dim..(r * len + n) * dim].to_vec();
+            }
+            Ok(())
+        })?;
+        TokenStates::build(dim, blocks)
+    }
+
+    /// Runs `step(batch, tokens, ids, mask)` over batches of `texts` sorted by token count (so a
+    /// batch pads little), with a progress bar; `batch` holds the batch's text indices.
+    fn in_batches(
+        &self,
+        texts: &[String],
+        config: &EncodeConfig,
+        mut step: impl FnMut(&[usize], &[Vec<u32>], &Tensor, &Tensor) -> Result<(), TchError>,
+    ) -> Result<()> {
         if config.batch_size == 0 {
             return Err(EncoderError::InvalidConfig { name: "batch_size", value: "0".into(), expected: "at least 1" });
         }
@@ -383,8 +434,6 @@ impl SentenceEncoder {
         let tokens = self.files.tokenize(texts)?;
         let mut order: Vec<usize> = (0..texts.len()).collect();
         order.sort_by_key(|&i| (tokens[i].len(), i));
-        let dim = self.dim();
-        let mut out = Array2::<f32>::zeros((texts.len(), dim));
         let bar = if config.progress { ProgressBar::new(texts.len() as u64) } else { ProgressBar::hidden() };
         if let Ok(style) = ProgressStyle::with_template("encode {bar:30} {pos}/{len} texts [{elapsed_precise}<{eta}]") {
             bar.set_style(style);
@@ -393,23 +442,99 @@ impl SentenceEncoder {
             for batch in order.chunks(config.batch_size) {
                 let toks: Vec<&[u32]> = batch.iter().map(|&i| tokens[i].as_slice()).collect();
                 let (ids, mask) = pad_batch(&toks, self.device)?;
-                let mut emb = self.bert.forward_t(&ids, &mask, false)?;
-                if self.files.normalize {
-                    emb = normalize_rows(&emb)?;
-                }
-                let values = Vec::<f32>::try_from(
-                    &emb.f_to_kind(Kind::Float)?.f_to_device(Device::Cpu)?.f_contiguous()?.f_view([-1])?,
-                )?;
-                for (r, &i) in batch.iter().enumerate() {
-                    out.row_mut(i).iter_mut().zip(&values[r * dim..(r + 1) * dim]).for_each(|(o, &v)| *o = v);
-                }
+                step(batch, &tokens, &ids, &mask)?;
                 bar.inc(batch.len() as u64);
             }
             Ok(())
         })
         .map_err(torch("encoding texts"))?;
         bar.finish_and_clear();
-        Ok(out)
+        Ok(())
+    }
+}
+
+/// A tensor's values as f32 on the CPU, in row-major order.
+fn to_vec(t: &Tensor) -> Result<Vec<f32>, TchError> {
+    Vec::<f32>::try_from(&t.f_to_kind(Kind::Float)?.f_to_device(Device::Cpu)?.f_contiguous()?.f_view([-1])?)
+}
+
+/// Per-token vectors of a set of items ([`SentenceEncoder::encode_tokens`]): item i is a block of
+/// `len_i` rows of [`dim`](Self::dim) values, stored one after another.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TokenStates {
+    dim: usize,
+    /// Start of each item's block, in rows (n + 1 entries).
+    offsets: Vec<usize>,
+    values: Vec<f32>,
+}
+
+impl TokenStates {
+    /// Items from their blocks, each a row-major `len_i × dim` slice.
+    ///
+    /// # Errors
+    /// [`EncoderError::InvalidConfig`] for a zero width or a block whose length is not a multiple
+    /// of it; [`EncoderError::NonFinite`] for a value that is not finite.
+    pub fn from_blocks(dim: usize, blocks: Vec<Vec<f32>>) -> crate::Result<Self> {
+        Ok(Self::build(dim, blocks)?)
+    }
+
+    fn build(dim: usize, blocks: Vec<Vec<f32>>) -> Result<Self> {
+        if dim == 0 {
+            return Err(EncoderError::InvalidConfig { name: "dim", value: "0".into(), expected: "at least 1" });
+        }
+        let mut offsets = Vec::with_capacity(blocks.len() + 1);
+        offsets.push(0);
+        let mut values = Vec::with_capacity(blocks.iter().map(Vec::len).sum());
+        for (item, block) in blocks.into_iter().enumerate() {
+            if block.len() % dim != 0 {
+                return Err(EncoderError::InvalidConfig {
+                    name: "token states",
+                    value: format!("item {item}: {} values", block.len()),
+                    expected: "a whole number of rows of the width",
+                });
+            }
+            if block.iter().any(|v| !v.is_finite()) {
+                return Err(EncoderError::NonFinite { item });
+            }
+            values.extend_from_slice(&block);
+            offsets.push(values.len() / dim);
+        }
+        Ok(TokenStates { dim, offsets, values })
+    }
+
+    /// The width of a row.
+    pub fn dim(&self) -> usize {
+        self.dim
+    }
+
+    /// The number of items.
+    pub fn n_items(&self) -> usize {
+        self.offsets.len() - 1
+    }
+
+    /// The number of rows of item `i`.
+    pub fn len_of(&self, i: usize) -> usize {
+        self.offsets[i + 1] - self.offsets[i]
+    }
+
+    /// Item `i`'s rows, row-major.
+    pub fn item(&self, i: usize) -> &[f32] {
+        &self.values[self.offsets[i] * self.dim..self.offsets[i + 1] * self.dim]
+    }
+
+    /// The items `items`, in that order.
+    ///
+    /// # Panics
+    /// If an item is out of range.
+    pub fn select(&self, items: &[usize]) -> Self {
+        let mut offsets = Vec::with_capacity(items.len() + 1);
+        offsets.push(0);
+        let mut values = Vec::new();
+        for &i in items {
+            values.extend_from_slice(self.item(i));
+            offsets.push(values.len() / self.dim);
+        }
+        TokenStates { dim: self.dim, offsets, values }
     }
 }
 

@@ -69,6 +69,16 @@ pub enum InputConfig {
         /// The sentence-transformers folder ([`crate::encoder::minilm_dir`] for all-MiniLM-L6-v2).
         dir: PathBuf,
     },
+    /// Per-token vectors (the frozen token states of a pretrained encoder,
+    /// [`crate::encoder::SentenceEncoder::encode_tokens`], read as [`Features::States`](super::Features::States))
+    /// → a linear layer shared by all tokens + ReLU → the maximum over each item's tokens, `dim`
+    /// wide. Each output is a learned detector of what a token says in its context (a finding
+    /// stated or denied, a question word's role), which an average over the text blurs.
+    /// `n_features` is the vectors' width.
+    TokenStates {
+        /// Output width D₀.
+        dim: usize,
+    },
     /// A user module passed to [`EndModel::with_input`] (set by it; not buildable from the config).
     Custom {
         /// The module's output width.
@@ -144,7 +154,8 @@ impl EndModelConfig {
         }
         if let InputConfig::BagOfWords { dim: 0 }
         | InputConfig::Custom { dim: 0 }
-        | InputConfig::WordVectors { dim: 0, .. } = self.input
+        | InputConfig::WordVectors { dim: 0, .. }
+        | InputConfig::TokenStates { dim: 0 } = self.input
         {
             return invalid("input.dim", "0".into(), "at least 1");
         }

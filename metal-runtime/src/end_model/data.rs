@@ -4,6 +4,7 @@ use ndarray::{Array2, ArrayView2};
 use tch::{Device, TchError, Tensor};
 
 use super::{InputBatch, Result};
+use crate::encoder::TokenStates;
 use crate::error::EndModelError;
 use crate::featurize::SparseFeatures;
 use crate::label_model::ProbLabels;
@@ -22,6 +23,9 @@ pub enum Features<'a> {
         /// The vocabulary size (ids must be below it).
         vocab: usize,
     },
+    /// One vector per token of each item, for an [`InputConfig::TokenStates`] input
+    /// ([`SentenceEncoder::encode_tokens`](crate::encoder::SentenceEncoder::encode_tokens)).
+    States(&'a TokenStates),
 }
 
 impl<'a> From<&'a SparseFeatures> for Features<'a> {
@@ -52,6 +56,8 @@ pub enum FeatureSet {
     Dense(Array2<f32>),
     /// Token ids per item and the vocabulary size.
     Tokens(Vec<Vec<u32>>, usize),
+    /// One vector per token of each item.
+    States(TokenStates),
 }
 
 impl FeatureSet {
@@ -61,6 +67,7 @@ impl FeatureSet {
             FeatureSet::Sparse(x) => Features::Sparse(x),
             FeatureSet::Dense(x) => Features::Dense(x.view()),
             FeatureSet::Tokens(ids, vocab) => Features::Tokens { ids, vocab: *vocab },
+            FeatureSet::States(x) => Features::States(x),
         }
     }
 }
@@ -68,6 +75,18 @@ impl FeatureSet {
 impl From<SparseFeatures> for FeatureSet {
     fn from(x: SparseFeatures) -> Self {
         FeatureSet::Sparse(x)
+    }
+}
+
+impl<'a> From<&'a TokenStates> for Features<'a> {
+    fn from(x: &'a TokenStates) -> Self {
+        Features::States(x)
+    }
+}
+
+impl From<TokenStates> for FeatureSet {
+    fn from(x: TokenStates) -> Self {
+        FeatureSet::States(x)
     }
 }
 
@@ -89,6 +108,7 @@ impl Features<'_> {
             Features::Tokens { ids, vocab } => {
                 FeatureSet::Tokens(items.iter().map(|&i| ids[i].clone()).collect(), *vocab)
             }
+            Features::States(x) => FeatureSet::States(x.select(items)),
         }
     }
 
@@ -98,6 +118,7 @@ impl Features<'_> {
             Features::Sparse(x) => x.n_items(),
             Features::Dense(x) => x.nrows(),
             Features::Tokens { ids, .. } => ids.len(),
+            Features::States(x) => x.n_items(),
         }
     }
 
@@ -107,6 +128,7 @@ impl Features<'_> {
             Features::Sparse(x) => x.n_features(),
             Features::Dense(x) => x.ncols(),
             Features::Tokens { vocab, .. } => *vocab,
+            Features::States(x) => x.dim(),
         }
     }
 
@@ -145,6 +167,9 @@ impl Features<'_> {
             let (ids, mask) = crate::encoder::pad_batch(&rows, device)?;
             return Ok(InputBatch::Tokens { ids, mask });
         }
+        if let Features::States(x) = self {
+            return states_batch(x, items, device);
+        }
         if sparse {
             let (mut indices, mut offsets, mut weights) = (Vec::new(), Vec::with_capacity(items.len()), Vec::new());
             for &i in items {
@@ -161,7 +186,7 @@ impl Features<'_> {
                             weights.push(value);
                         }
                     }
-                    Features::Tokens { .. } => {}
+                    Features::Tokens { .. } | Features::States(_) => {}
                 }
             }
             Ok(InputBatch::Sparse {
@@ -181,7 +206,7 @@ impl Features<'_> {
                         }
                     }
                     Features::Dense(x) => out.iter_mut().zip(x.row(i)).for_each(|(o, &value)| *o = value),
-                    Features::Tokens { .. } => {}
+                    Features::Tokens { .. } | Features::States(_) => {}
                 }
             }
             Ok(InputBatch::Dense(
@@ -189,6 +214,25 @@ impl Features<'_> {
             ))
         }
     }
+}
+
+/// The token states of `items` as a b × L × D batch (L the longest item, zeros after an item's
+/// tokens) with its b × L mask (f32, 1 on tokens).
+fn states_batch(x: &TokenStates, items: &[usize], device: Device) -> Result<InputBatch, TchError> {
+    let d = x.dim();
+    let len = items.iter().map(|&i| x.len_of(i)).max().unwrap_or(0).max(1);
+    let mut states = vec![0f32; items.len() * len * d];
+    let mut mask = vec![0f32; items.len() * len];
+    for (r, &i) in items.iter().enumerate() {
+        let block = x.item(i);
+        states[r * len * d..r * len * d + block.len()].copy_from_slice(block);
+        mask[r * len..r * len + x.len_of(i)].iter_mut().for_each(|m| *m = 1.0);
+    }
+    let (b, l) = (items.len() as i64, len as i64);
+    Ok(InputBatch::States {
+        states: Tensor::from_slice(&states).f_view([b, l, d as i64])?.f_to_device(device)?,
+        mask: Tensor::from_slice(&mask).f_view([b, l])?.f_to_device(device)?,
+    })
 }
 
 /// Training items and their probabilistic labels.

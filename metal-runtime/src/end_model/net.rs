@@ -30,6 +30,14 @@ pub enum InputBatch {
         /// 1 on tokens, 0 on padding.
         mask: Tensor,
     },
+    /// b items as per-token vectors, padded to the longest: states b × L × D and mask b × L
+    /// (both f32; mask 1 on tokens, states 0 on padding).
+    States {
+        /// Token vectors.
+        states: Tensor,
+        /// 1 on tokens, 0 on padding.
+        mask: Tensor,
+    },
 }
 
 /// Maps a batch of raw inputs to a b × D₀ representation (paper §4, "input module").
@@ -172,7 +180,9 @@ fn counts_times(table: &Tensor, x: &InputBatch, sparse_grad: bool, input: &str) 
             Ok(Tensor::f_embedding_bag(table, indices, offsets, false, 0, sparse_grad, Some(weights), false)?.0)
         }
         InputBatch::Dense(t) => t.f_matmul(table),
-        InputBatch::Tokens { .. } => Err(TchError::Kind(format!("the {input} input reads word counts, not token ids"))),
+        InputBatch::Tokens { .. } | InputBatch::States { .. } => {
+            Err(TchError::Kind(format!("the {input} input reads word counts, not tokens")))
+        }
     }
 }
 
@@ -451,10 +461,34 @@ pub(super) fn builtin_input(
             let bert = files.build(&(path / "input").set_group(1)).map_err(|e| TchError::Kind(e.to_string()))?;
             Box::new(EncoderInput { bert, dim: files.dim() })
         }
+        InputConfig::TokenStates { dim } => {
+            Box::new(TokenMaxPool { linear: Linear::new(&(path / "input"), n_features, dim, rng)? })
+        }
         InputConfig::Custom { .. } => {
             return Err(TchError::Kind("a custom input module must be passed to `with_input`".into()))
         }
     })
+}
+
+/// Per-token vectors → linear + ReLU on each token → the maximum over the item's tokens
+/// ([`InputConfig::TokenStates`]). Padding rows are zeroed after the ReLU, so they never exceed
+/// a token's output; an item without tokens gives zeros.
+#[derive(Debug)]
+pub(super) struct TokenMaxPool {
+    linear: Linear,
+}
+
+impl InputModule for TokenMaxPool {
+    fn out_dim(&self) -> usize {
+        self.linear.bias.size()[0] as usize
+    }
+    fn forward_t(&self, x: &InputBatch, _train: bool) -> Result<Tensor, TchError> {
+        let InputBatch::States { states, mask } = x else {
+            return Err(TchError::Kind("the token-states input reads per-token vectors (`Features::States`)".into()));
+        };
+        let h = self.linear.forward(states)?.f_relu()?.f_mul(&mask.f_unsqueeze(-1)?)?;
+        h.f_amax([1i64].as_slice(), false)
+    }
 }
 
 /// A pretrained sentence encoder as the input module, fine-tuned with the rest of the network:

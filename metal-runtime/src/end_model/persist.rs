@@ -355,7 +355,9 @@ fn read_saved(dir: &Path) -> Result<SavedModel> {
     // The largest matrix the config implies must fit in the weights file (4 bytes per f32),
     // checked before the network is built: a corrupt size cannot make it allocate.
     let first = match saved.config.input {
-        InputConfig::BagOfWords { dim } | InputConfig::WordVectors { dim, .. } => Some(dim),
+        InputConfig::BagOfWords { dim } | InputConfig::WordVectors { dim, .. } | InputConfig::TokenStates { dim } => {
+            Some(dim)
+        }
         InputConfig::Identity => saved.config.layers.first().copied(),
         InputConfig::Encoder { .. } | InputConfig::Custom { .. } => None,
     };

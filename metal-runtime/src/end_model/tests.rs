@@ -694,3 +694,60 @@ fn word_vector_input_averages_its_rows_and_learns() {
         EndModelError::ShapeMismatch { .. }
     ));
 }
+
+/// Each text as one vector per word: word `wN` is a fixed random 64-wide vector drawn from seed N.
+fn word_states(texts: &[String]) -> crate::encoder::TokenStates {
+    let vector = |word: &str| -> Vec<f32> {
+        let mut rng = Xoshiro256PlusPlus::seed_from_u64(word[1..].parse().unwrap());
+        (0..64).map(|_| rng.gen_range(-1.0f32..1.0)).collect()
+    };
+    let blocks = texts.iter().map(|t| t.split(' ').flat_map(vector).collect()).collect();
+    crate::encoder::TokenStates::from_blocks(64, blocks).unwrap()
+}
+
+#[test]
+fn token_state_input_takes_the_max_over_tokens_and_learns() {
+    let mut rng = Xoshiro256PlusPlus::seed_from_u64(7);
+    let graph = news_graph();
+    let (train, gold) = documents(400, &mut rng);
+    let (dev, gold_dev) = documents(50, &mut rng);
+    let (test, gold_test) = documents(300, &mut rng);
+    let labels = ProbLabels::one_hot(Arc::clone(&graph), &gold).unwrap();
+    let (x, x_dev, x_test) = (word_states(&train), word_states(&dev), word_states(&test));
+    let config = EndModelConfig { input: InputConfig::TokenStates { dim: 32 }, ..tiny(Architecture::hier()) };
+    let mut model = EndModel::new_on(Arc::clone(&graph), 64, config, Device::Cpu).unwrap();
+
+    // The input is max over tokens of relu(x W + b), whatever else pads the batch (up to the
+    // rounding of a matrix product of another shape).
+    let short = word_states(&["w3 w12".to_owned(), "w5 w6 w7 w8 w9".to_owned()]);
+    let alone = Features::from(&short).batch(&[0], false, Device::Cpu).unwrap();
+    let padded = Features::from(&short).batch(&[1, 0], false, Device::Cpu).unwrap();
+    let input = model.net.input_module();
+    let out_alone = input.forward_t(&alone, false).unwrap();
+    let out_padded = input.forward_t(&padded, false).unwrap().get(1);
+    let diff = f64::try_from((&out_padded - out_alone.view([-1])).abs().max()).unwrap();
+    assert!(diff < 1e-6, "padding changed the output by {diff}");
+    let vars = model.var_store().variables();
+    let tokens = Tensor::from_slice(short.item(0)).view([2, 64]);
+    let by_hand = tokens.matmul(&vars["input.weight"]).g_add(&vars["input.bias"]).relu().amax([0i64].as_slice(), false);
+    let diff = f64::try_from((by_hand - out_alone.view([-1])).abs().max()).unwrap();
+    assert!(diff < 1e-6, "max over tokens differs by {diff}");
+
+    model.train(&TrainSet::new(&x, &labels), Some(&DevSet::new(&x_dev, &gold_dev)), &train_config()).unwrap();
+    let pred = model.predict(&x_test, 0).unwrap();
+    let acc = accuracy(&pred, &gold_test);
+    // Measured (CPU): 0.997.
+    assert!(acc > 0.8, "test accuracy {acc:.3}");
+    let saved = tempfile::tempdir().unwrap();
+    model.save(saved.path().join("m")).unwrap();
+    let back = EndModel::load(saved.path().join("m"), Device::Cpu).unwrap();
+    assert_eq!(back.predict_proba(&x_test).unwrap(), model.predict_proba(&x_test).unwrap());
+
+    // Features of another kind, or of another width, are errors.
+    let featurizer = Featurizer::fit(&train, &FeaturizerConfig::default()).unwrap();
+    let words = featurizer.transform(&test);
+    assert!(model.predict(&words, 0).is_err());
+    let narrow = crate::encoder::TokenStates::from_blocks(8, vec![vec![0.0; 16]]).unwrap();
+    let err = end_model_error(model.predict(&narrow, 0).unwrap_err());
+    assert!(matches!(err, EndModelError::ShapeMismatch { .. }), "{err}");
+}
