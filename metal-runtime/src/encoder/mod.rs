@@ -1,7 +1,9 @@
 //! Pretrained text encoders (feature `torch`): a sentence encoder (BERT with mean pooling, e.g.
 //! all-MiniLM-L6-v2) on libtorch, read from the files a sentence-transformers folder holds, an
-//! on-disk cache of its embeddings, and static word vectors (GloVe, [`WordVectors`]) for the end
-//! model's [`InputConfig::WordVectors`](crate::end_model::InputConfig::WordVectors) input.
+//! on-disk cache of its embeddings and of its per-token states ([`TokenStates`], for the end
+//! model's [`InputConfig::TokenStates`](crate::end_model::InputConfig::TokenStates) input), and
+//! static word vectors (GloVe, [`WordVectors`]) for the end model's
+//! [`InputConfig::WordVectors`](crate::end_model::InputConfig::WordVectors) input.
 //!
 //! The encoder reads `config.json` (the BERT shape), `model.safetensors` (the weights; data only,
 //! no code runs), `tokenizer.json` (the tokenizer, by the `tokenizers` crate) and, when present,
