@@ -8,7 +8,7 @@
 //! then per text its key, its token count (u32) and that many rows of width × f32. All numbers
 //! are little-endian.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -75,8 +75,9 @@ impl EmbeddingCache {
         EncoderError::Cache { path: path.to_owned(), message: message.into() }
     }
 
-    /// Every stored record of kind `fmt` and width `dim`, by text key.
-    fn load(&self, fmt: Format, dim: usize) -> Result<Records, EncoderError> {
+    /// The stored records of kind `fmt` and width `dim` whose keys are in `wanted`, by text key
+    /// (every shard is read and checked; only the wanted records are kept).
+    fn load(&self, fmt: Format, dim: usize, wanted: &HashSet<Key>) -> Result<Records, EncoderError> {
         let mut out = HashMap::new();
         let entries = match std::fs::read_dir(&self.dir) {
             Ok(entries) => entries,
@@ -90,7 +91,7 @@ impl EmbeddingCache {
         shards.sort();
         for path in shards {
             let bytes = std::fs::read(&path).map_err(|e| Self::err(&path, e.to_string()))?;
-            parse_shard(&bytes, fmt, dim, &mut out).map_err(|m| Self::err(&path, m))?;
+            parse_shard(&bytes, fmt, dim, wanted, &mut out).map_err(|m| Self::err(&path, m))?;
         }
         Ok(out)
     }
@@ -143,10 +144,10 @@ impl EmbeddingCache {
             });
         }
         let dim = encoder.dim();
-        let mut stored = self.load(fmt, dim)?;
         let keys: Vec<Key> = texts.iter().map(|t| text_key(t)).collect();
+        let mut stored = self.load(fmt, dim, &keys.iter().copied().collect())?;
         let mut missing: Vec<usize> = Vec::new();
-        let mut seen = std::collections::HashSet::new();
+        let mut seen = HashSet::new();
         for (i, k) in keys.iter().enumerate() {
             if !stored.contains_key(k) && seen.insert(*k) {
                 missing.push(i);
@@ -225,8 +226,9 @@ impl EmbeddingCache {
     }
 }
 
-/// Adds the records of one shard's `bytes` to `out`; the message says what is wrong.
-fn parse_shard(bytes: &[u8], fmt: Format, dim: usize, out: &mut Records) -> Result<(), String> {
+/// Adds the records of one shard's `bytes` whose keys are in `wanted` to `out`; the message says
+/// what is wrong.
+fn parse_shard(bytes: &[u8], fmt: Format, dim: usize, wanted: &HashSet<Key>, out: &mut Records) -> Result<(), String> {
     if bytes.len() < HEADER || &bytes[..8] != fmt.magic {
         return Err(format!(
             "not {} shard (delete it to rebuild)",
@@ -255,11 +257,13 @@ fn parse_shard(bytes: &[u8], fmt: Format, dim: usize, out: &mut Records) -> Resu
         }
         let mut key = [0u8; 16];
         key.copy_from_slice(&bytes[at..at + 16]);
-        let values = bytes[at + head..at + head + len]
-            .chunks_exact(4)
-            .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-            .collect();
-        out.insert(key, values);
+        if wanted.contains(&key) {
+            let values = bytes[at + head..at + head + len]
+                .chunks_exact(4)
+                .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+                .collect();
+            out.insert(key, values);
+        }
         at += head + len;
     }
     if at != bytes.len() {
