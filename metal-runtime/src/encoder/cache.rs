@@ -1,15 +1,18 @@
 //! An on-disk cache of sentence embeddings and token states, keyed by the model and the text.
 //!
 //! One folder per model ([`SentenceEncoder::key`]) holds shard files, each written once under a
-//! temporary name and renamed, so an interrupted run leaves no partial shard. An embedding shard
-//! (`.emb`) is `METALEMB` + version (u32) + width (u32) + count (u64), then per text its key (the
-//! first 16 bytes of the SHA-256 of its UTF-8 bytes) and its embedding (width × f32). A
-//! token-state shard (`.tok`, [`EmbeddingCache::encode_tokens`]) is `METALTOK` + the same header,
-//! then per text its key, its token count (u32) and that many rows of width × f32. All numbers
+//! temporary name and renamed, so an interrupted run leaves no partial shard. A shard starts with
+//! a magic (`METALEMB` for embeddings, `.emb`; `METALTOK` for token states, `.tok`,
+//! [`EmbeddingCache::encode_tokens`]), a version (u32), the width (u32) and the record count
+//! (u64). Version 2, the one written, follows with a table of the records, per text its key (the
+//! first 16 bytes of the SHA-256 of its UTF-8 bytes) and, for token states, its token count
+//! (u32); then every record's values (its rows of width × f32), in the table's order. A lookup
+//! reads each shard's table and only the shards that hold a text asked for. Version 1 shards,
+//! with each record's values right after its key and count, are still read (whole). All numbers
 //! are little-endian.
 
 use std::collections::{HashMap, HashSet};
-use std::io::Write;
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
 use ndarray::Array2;
@@ -18,7 +21,8 @@ use sha2::{Digest, Sha256};
 use super::{EncodeConfig, SentenceEncoder, TokenStates};
 use crate::error::EncoderError;
 
-const VERSION: u32 = 1;
+/// The version written; version 1 is still read.
+const VERSION: u32 = 2;
 const HEADER: usize = 8 + 4 + 4 + 8;
 
 type Key = [u8; 16];
@@ -76,7 +80,8 @@ impl EmbeddingCache {
     }
 
     /// The stored records of kind `fmt` and width `dim` whose keys are in `wanted`, by text key
-    /// (every shard is read and checked; only the wanted records are kept).
+    /// (every shard's header and table are read and checked against its size; only the shards
+    /// holding a wanted record are read further).
     fn load(&self, fmt: Format, dim: usize, wanted: &HashSet<Key>) -> Result<Records, EncoderError> {
         let mut out = HashMap::new();
         let entries = match std::fs::read_dir(&self.dir) {
@@ -90,8 +95,7 @@ impl EmbeddingCache {
             .collect();
         shards.sort();
         for path in shards {
-            let bytes = std::fs::read(&path).map_err(|e| Self::err(&path, e.to_string()))?;
-            parse_shard(&bytes, fmt, dim, wanted, &mut out).map_err(|m| Self::err(&path, m))?;
+            read_shard(&path, fmt, dim, wanted, &mut out).map_err(|m| Self::err(&path, m))?;
         }
         Ok(out)
     }
@@ -110,6 +114,8 @@ impl EmbeddingCache {
             if fmt.rows {
                 buf.extend_from_slice(&((values.len() / dim) as u32).to_le_bytes());
             }
+        }
+        for (_, values) in records {
             values.iter().for_each(|v| buf.extend_from_slice(&v.to_le_bytes()));
         }
         let name: String = Sha256::digest(&buf).iter().take(8).map(|b| format!("{b:02x}")).collect();
@@ -226,31 +232,105 @@ impl EmbeddingCache {
     }
 }
 
-/// Adds the records of one shard's `bytes` whose keys are in `wanted` to `out`; the message says
-/// what is wrong.
-fn parse_shard(bytes: &[u8], fmt: Format, dim: usize, wanted: &HashSet<Key>, out: &mut Records) -> Result<(), String> {
-    if bytes.len() < HEADER || &bytes[..8] != fmt.magic {
-        return Err(format!(
-            "not {} shard (delete it to rebuild)",
-            if fmt.rows { "a token-state" } else { "an embedding" }
-        ));
+/// The bytes of a table entry: the key, and the row count for token states.
+fn entry_len(fmt: Format) -> usize {
+    if fmt.rows {
+        20
+    } else {
+        16
     }
-    let u32_at = |o: usize| u32::from_le_bytes([bytes[o], bytes[o + 1], bytes[o + 2], bytes[o + 3]]);
-    let (version, width) = (u32_at(8), u32_at(12) as usize);
-    let mut count = [0u8; 8];
-    count.copy_from_slice(&bytes[16..24]);
-    let count = u64::from_le_bytes(count);
+}
+
+fn u32_at(bytes: &[u8], o: usize) -> u32 {
+    u32::from_le_bytes([bytes[o], bytes[o + 1], bytes[o + 2], bytes[o + 3]])
+}
+
+fn floats(bytes: &[u8]) -> Vec<f32> {
+    bytes.chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect()
+}
+
+/// Adds the records of the shard at `path` whose keys are in `wanted` to `out`; the message says
+/// what is wrong. A version-2 shard is read no further than its table when it holds no wanted
+/// record.
+fn read_shard(path: &Path, fmt: Format, dim: usize, wanted: &HashSet<Key>, out: &mut Records) -> Result<(), String> {
+    let not_a_shard =
+        || format!("not {} shard (delete it to rebuild)", if fmt.rows { "a token-state" } else { "an embedding" });
+    let mut file = std::fs::File::open(path).map_err(|e| e.to_string())?;
+    let size = file.metadata().map_err(|e| e.to_string())?.len();
+    let mut header = [0u8; HEADER];
+    if size < HEADER as u64 {
+        return Err(not_a_shard());
+    }
+    file.read_exact(&mut header).map_err(|e| e.to_string())?;
+    if &header[..8] != fmt.magic {
+        return Err(not_a_shard());
+    }
+    let (version, width) = (u32_at(&header, 8), u32_at(&header, 12) as usize);
+    if version == 1 && width == dim {
+        let mut bytes = header.to_vec();
+        file.read_to_end(&mut bytes).map_err(|e| e.to_string())?;
+        return parse_shard_v1(&bytes, fmt, dim, wanted, out);
+    }
     if version != VERSION || width != dim {
         return Err(format!("shard version {version} width {width}; expected version {VERSION} width {dim}"));
     }
+    let mut count = [0u8; 8];
+    count.copy_from_slice(&header[16..24]);
+    let count = u64::from_le_bytes(count);
+    let truncated = || format!("{size} bytes, too short for {count} {}s (truncated?)", fmt.what);
+    let head = entry_len(fmt);
+    let table_len = count.checked_mul(head as u64).filter(|&n| n <= size - HEADER as u64).ok_or_else(truncated)?;
+    let mut table = vec![0u8; table_len as usize];
+    file.read_exact(&mut table).map_err(|e| e.to_string())?;
+    let rows: Vec<u64> =
+        table.chunks_exact(head).map(|e| if fmt.rows { u64::from(u32_at(e, 16)) } else { 1 }).collect();
+    let values_len = rows.iter().sum::<u64>() * 4 * width as u64;
+    let expected = HEADER as u64 + table_len + values_len;
+    if size < expected {
+        return Err(truncated());
+    }
+    if size > expected {
+        return Err(format!("{} bytes after the {count} {}s (not one shard?)", size - expected, fmt.what));
+    }
+    if !table.chunks_exact(head).any(|e| wanted.contains(&e[..16])) {
+        return Ok(());
+    }
+    let mut values = vec![0u8; values_len as usize];
+    file.read_exact(&mut values).map_err(|e| e.to_string())?;
+    let mut at = 0;
+    for (entry, &n) in table.chunks_exact(head).zip(&rows) {
+        let len = n as usize * 4 * width;
+        let mut key = [0u8; 16];
+        key.copy_from_slice(&entry[..16]);
+        if wanted.contains(&key) {
+            out.insert(key, floats(&values[at..at + len]));
+        }
+        at += len;
+    }
+    Ok(())
+}
+
+/// Adds the records of a version-1 shard's `bytes` (each record's values right after its key)
+/// whose keys are in `wanted` to `out`; the message says what is wrong.
+fn parse_shard_v1(
+    bytes: &[u8],
+    fmt: Format,
+    dim: usize,
+    wanted: &HashSet<Key>,
+    out: &mut Records,
+) -> Result<(), String> {
+    let width = dim;
+    let mut count = [0u8; 8];
+    count.copy_from_slice(&bytes[16..24]);
+    let count = u64::from_le_bytes(count);
     let truncated = || format!("{} bytes, too short for {count} {}s (truncated?)", bytes.len(), fmt.what);
+    let head = entry_len(fmt);
     let mut at = HEADER;
     for _ in 0..count {
-        let head = if fmt.rows { 20 } else { 16 };
         if bytes.len() - at < head {
             return Err(truncated());
         }
-        let rows = if fmt.rows { u32_at(at + 16) as usize } else { 1 };
+        let rows = if fmt.rows { u32_at(bytes, at + 16) as usize } else { 1 };
         let len = rows.checked_mul(4 * width).ok_or_else(truncated)?;
         if bytes.len() - at - head < len {
             return Err(truncated());
@@ -258,11 +338,7 @@ fn parse_shard(bytes: &[u8], fmt: Format, dim: usize, wanted: &HashSet<Key>, out
         let mut key = [0u8; 16];
         key.copy_from_slice(&bytes[at..at + 16]);
         if wanted.contains(&key) {
-            let values = bytes[at + head..at + head + len]
-                .chunks_exact(4)
-                .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-                .collect();
-            out.insert(key, values);
+            out.insert(key, floats(&bytes[at + head..at + head + len]));
         }
         at += head + len;
     }
@@ -270,4 +346,91 @@ fn parse_shard(bytes: &[u8], fmt: Format, dim: usize, wanted: &HashSet<Key>, out
         return Err(format!("{} bytes after the {count} {}s (not one shard?)", bytes.len() - at, fmt.what));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cache() -> (tempfile::TempDir, EmbeddingCache) {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = EmbeddingCache { dir: dir.path().join("model") };
+        (dir, cache)
+    }
+
+    fn shards(cache: &EmbeddingCache) -> Vec<PathBuf> {
+        let mut paths: Vec<PathBuf> = std::fs::read_dir(cache.dir()).unwrap().map(|e| e.unwrap().path()).collect();
+        paths.sort();
+        paths
+    }
+
+    #[test]
+    fn stored_records_come_back_and_only_the_wanted_ones() {
+        let (_tmp, cache) = cache();
+        let (a, b, c) = (text_key("a"), text_key("b"), text_key("c"));
+        // Token states of width 2: "a" has two tokens, "b" none, "c" one.
+        let (va, vb, vc) = ([1f32, 2.0, 3.0, 4.0], [], [5f32, -6.0]);
+        cache.store(TOKEN_STATES, 2, &[(a, &va), (b, &vb)]).unwrap();
+        cache.store(TOKEN_STATES, 2, &[(c, &vc)]).unwrap();
+        let got = cache.load(TOKEN_STATES, 2, &[a, b, c].into_iter().collect()).unwrap();
+        assert_eq!((got[&a].as_slice(), got[&b].as_slice(), got[&c].as_slice()), (&va[..], &vb[..], &vc[..]));
+        let only_c = cache.load(TOKEN_STATES, 2, &[c].into_iter().collect()).unwrap();
+        assert_eq!(only_c.keys().collect::<Vec<_>>(), [&c]);
+        // Embeddings are another kind: none stored yet.
+        assert!(cache.load(EMBEDDINGS, 2, &[a].into_iter().collect()).unwrap().is_empty());
+        // The layout: header, then the table (key + rows), then the values in the table's order.
+        let first = shards(&cache).into_iter().find(|p| std::fs::metadata(p).unwrap().len() > 70).unwrap();
+        let bytes = std::fs::read(first).unwrap();
+        assert_eq!((&bytes[..8], u32_at(&bytes, 8), u32_at(&bytes, 12)), (&b"METALTOK"[..], 2, 2));
+        assert_eq!(bytes.len(), HEADER + 2 * 20 + 4 * 4);
+        assert_eq!(&bytes[HEADER..HEADER + 16], &a[..]);
+        assert_eq!((u32_at(&bytes, HEADER + 16), u32_at(&bytes, HEADER + 36)), (2, 0));
+        assert_eq!(floats(&bytes[HEADER + 40..]), va);
+    }
+
+    #[test]
+    fn version_1_shards_are_still_read() {
+        let (_tmp, cache) = cache();
+        std::fs::create_dir_all(cache.dir()).unwrap();
+        let (a, b) = (text_key("a"), text_key("b"));
+        let mut v1 = b"METALEMB".to_vec();
+        v1.extend(1u32.to_le_bytes());
+        v1.extend(2u32.to_le_bytes());
+        v1.extend(2u64.to_le_bytes());
+        for (key, values) in [(a, [0.5f32, 1.5]), (b, [2.5, 3.5])] {
+            v1.extend(key);
+            values.iter().for_each(|v| v1.extend(v.to_le_bytes()));
+        }
+        std::fs::write(cache.dir().join("old.emb"), &v1).unwrap();
+        let got = cache.load(EMBEDDINGS, 2, &[b].into_iter().collect()).unwrap();
+        assert_eq!(got.len(), 1);
+        assert_eq!(got[&b], [2.5, 3.5]);
+        std::fs::write(cache.dir().join("old.emb"), &v1[..v1.len() - 1]).unwrap();
+        let err = cache.load(EMBEDDINGS, 2, &[b].into_iter().collect()).unwrap_err().to_string();
+        assert!(err.contains("old.emb") && err.contains("truncated"), "{err}");
+    }
+
+    #[test]
+    fn a_damaged_shard_is_named_even_when_no_wanted_text_is_in_it() {
+        let (_tmp, cache) = cache();
+        let a = text_key("a");
+        cache.store(TOKEN_STATES, 2, &[(a, &[1f32, 2.0][..])]).unwrap();
+        let path = shards(&cache).remove(0);
+        let bytes = std::fs::read(&path).unwrap();
+        let nobody = HashSet::new();
+        let load = || cache.load(TOKEN_STATES, 2, &nobody).unwrap_err().to_string();
+        std::fs::write(&path, &bytes[..bytes.len() - 4]).unwrap();
+        assert!(load().contains("truncated") && load().contains(&path.display().to_string()), "{}", load());
+        std::fs::write(&path, [&bytes[..], &[0u8; 4]].concat()).unwrap();
+        assert!(load().contains("4 bytes after"), "{}", load());
+        // A count that does not fit in the file is caught before anything is allocated for it.
+        let mut huge = bytes.clone();
+        huge[16..24].copy_from_slice(&u64::MAX.to_le_bytes());
+        std::fs::write(&path, &huge).unwrap();
+        assert!(load().contains("truncated"), "{}", load());
+        std::fs::write(&path, [&bytes[..12], &3u32.to_le_bytes(), &bytes[16..]].concat()).unwrap();
+        assert!(load().contains("width 3"), "{}", load());
+        std::fs::write(&path, b"METALEMB").unwrap();
+        assert!(load().contains("not a token-state shard"), "{}", load());
+    }
 }
