@@ -16,13 +16,17 @@
 //!   token states, computed beforehand → per-token layer of 250, max over tokens → 50) and
 //!   `minilm-tuned` (the encoder fine-tuned with the network → 250 → 50), 1 epoch each (2 for the
 //!   first three).
+//! - `cache_lookup`: seconds to read the token states of the TREC training questions back from an
+//!   [`EmbeddingCache`] that holds only them, and from one that also holds the token states of
+//!   1,000 radiology reports (written once into `target/bench-cache/`, then reused). A lookup
+//!   reads only the shards that hold its texts, so the two should take about the same time.
 
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Instant;
 
 use metal_examples::{radiology, trec};
-use metal_runtime::encoder::{minilm_dir, EncodeConfig, SentenceEncoder};
+use metal_runtime::encoder::{minilm_dir, EmbeddingCache, EncodeConfig, SentenceEncoder};
 use metal_runtime::end_model::{Architecture, EndModel, EndModelConfig, Features, InputConfig, TrainConfig, TrainSet};
 use metal_runtime::featurize::{Featurizer, FeaturizerConfig};
 use metal_runtime::label_model::ProbLabels;
@@ -144,5 +148,30 @@ fn run(threads: usize, texts_out: Option<&std::path::Path>) -> BenchResult<()> {
     let ids = tuned.tokenize(&texts)?;
     let log = tuned.train(&TrainSet::new(Features::Tokens { ids: &ids, vocab: 30522 }, &labels), None, &train(1))?;
     report("minilm-tuned", 1, log.seconds);
+
+    // Cached token states, read back with and without another data set's shard beside them.
+    let root = std::path::Path::new("target/bench-cache");
+    let (alone, shared) =
+        (EmbeddingCache::open(root.join("alone"), &encoder), EmbeddingCache::open(root.join("shared"), &encoder));
+    let questions = &corpora[0].1;
+    alone.encode_tokens(&encoder, questions, &cfg)?;
+    shared.encode_tokens(&encoder, questions, &cfg)?;
+    shared.encode_tokens(&encoder, &corpora[1].1[..1000.min(corpora[1].1.len())], &cfg)?;
+    for (name, cache) in [("trec only", &alone), ("trec + 1000 radiology reports", &shared)] {
+        let size: u64 = std::fs::read_dir(cache.dir())?.filter_map(|e| e.ok()?.metadata().ok()).map(|m| m.len()).sum();
+        let mut best = f64::INFINITY;
+        for _ in 0..3 {
+            let start = Instant::now();
+            let x = cache.encode_tokens(&encoder, questions, &cfg)?;
+            best = best.min(start.elapsed().as_secs_f64());
+            if x.n_items() != questions.len() {
+                return Err(format!("the cache gave {} items for {} texts", x.n_items(), questions.len()).into());
+            }
+        }
+        println!(
+            "{{\"name\":\"cache_lookup\",\"impl\":\"metal-rs\",\"kind\":\"token states\",\"cache\":\"{name}\",\"cache_bytes\":{size},\"n_texts\":{},\"seconds_best_of_3\":{best:.3}}}",
+            questions.len()
+        );
+    }
     Ok(())
 }

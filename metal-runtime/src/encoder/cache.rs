@@ -7,9 +7,9 @@
 //! (u64). Version 2, the one written, follows with a table of the records, per text its key (the
 //! first 16 bytes of the SHA-256 of its UTF-8 bytes) and, for token states, its token count
 //! (u32); then every record's values (its rows of width × f32), in the table's order. A lookup
-//! reads each shard's table and only the shards that hold a text asked for. Version 1 shards,
-//! with each record's values right after its key and count, are still read (whole). All numbers
-//! are little-endian.
+//! reads each shard's table and only the shards that hold a text asked for. A version-1 shard
+//! (each record's values right after its key and count) is read whole once and replaced by the
+//! same records in version 2. All numbers are little-endian.
 
 use std::collections::{HashMap, HashSet};
 use std::io::{Read, Write};
@@ -95,7 +95,14 @@ impl EmbeddingCache {
             .collect();
         shards.sort();
         for path in shards {
-            read_shard(&path, fmt, dim, wanted, &mut out).map_err(|m| Self::err(&path, m))?;
+            let rewritten = read_shard(&path, fmt, dim, wanted, &mut out).map_err(|m| Self::err(&path, m))?;
+            // A version-1 shard is replaced by the same records in version 2, once; where that
+            // cannot be written (a read-only cache), the old shard stays and is read as it is.
+            if let Some(bytes) = rewritten {
+                if self.write_shard(fmt, &bytes).is_ok() {
+                    let _ = std::fs::remove_file(&path);
+                }
+            }
         }
         Ok(out)
     }
@@ -118,12 +125,18 @@ impl EmbeddingCache {
         for (_, values) in records {
             values.iter().for_each(|v| buf.extend_from_slice(&v.to_le_bytes()));
         }
-        let name: String = Sha256::digest(&buf).iter().take(8).map(|b| format!("{b:02x}")).collect();
+        self.write_shard(fmt, &buf)
+    }
+
+    /// Writes the shard `bytes` atomically (temporary file, then rename) under a name taken from
+    /// their hash.
+    fn write_shard(&self, fmt: Format, bytes: &[u8]) -> Result<(), EncoderError> {
+        let name: String = Sha256::digest(bytes).iter().take(8).map(|b| format!("{b:02x}")).collect();
         let path = self.dir.join(format!("{name}.{}", fmt.ext));
         let tmp = self.dir.join(format!(".{name}.{}.tmp", std::process::id()));
         let write = || -> std::io::Result<()> {
             let mut f = std::fs::File::create(&tmp)?;
-            f.write_all(&buf)?;
+            f.write_all(bytes)?;
             f.sync_all()?;
             std::fs::rename(&tmp, &path)
         };
@@ -251,8 +264,14 @@ fn floats(bytes: &[u8]) -> Vec<f32> {
 
 /// Adds the records of the shard at `path` whose keys are in `wanted` to `out`; the message says
 /// what is wrong. A version-2 shard is read no further than its table when it holds no wanted
-/// record.
-fn read_shard(path: &Path, fmt: Format, dim: usize, wanted: &HashSet<Key>, out: &mut Records) -> Result<(), String> {
+/// record. A version-1 shard is read whole, and its records come back laid out in version 2.
+fn read_shard(
+    path: &Path,
+    fmt: Format,
+    dim: usize,
+    wanted: &HashSet<Key>,
+    out: &mut Records,
+) -> Result<Option<Vec<u8>>, String> {
     let not_a_shard =
         || format!("not {} shard (delete it to rebuild)", if fmt.rows { "a token-state" } else { "an embedding" });
     let mut file = std::fs::File::open(path).map_err(|e| e.to_string())?;
@@ -269,7 +288,7 @@ fn read_shard(path: &Path, fmt: Format, dim: usize, wanted: &HashSet<Key>, out: 
     if version == 1 && width == dim {
         let mut bytes = header.to_vec();
         file.read_to_end(&mut bytes).map_err(|e| e.to_string())?;
-        return parse_shard_v1(&bytes, fmt, dim, wanted, out);
+        return parse_shard_v1(&bytes, fmt, dim, wanted, out).map(Some);
     }
     if version != VERSION || width != dim {
         return Err(format!("shard version {version} width {width}; expected version {VERSION} width {dim}"));
@@ -293,7 +312,7 @@ fn read_shard(path: &Path, fmt: Format, dim: usize, wanted: &HashSet<Key>, out: 
         return Err(format!("{} bytes after the {count} {}s (not one shard?)", size - expected, fmt.what));
     }
     if !table.chunks_exact(head).any(|e| wanted.contains(&e[..16])) {
-        return Ok(());
+        return Ok(None);
     }
     let mut values = vec![0u8; values_len as usize];
     file.read_exact(&mut values).map_err(|e| e.to_string())?;
@@ -307,18 +326,19 @@ fn read_shard(path: &Path, fmt: Format, dim: usize, wanted: &HashSet<Key>, out: 
         }
         at += len;
     }
-    Ok(())
+    Ok(None)
 }
 
 /// Adds the records of a version-1 shard's `bytes` (each record's values right after its key)
-/// whose keys are in `wanted` to `out`; the message says what is wrong.
+/// whose keys are in `wanted` to `out`, and returns the same shard in version 2; the message says
+/// what is wrong.
 fn parse_shard_v1(
     bytes: &[u8],
     fmt: Format,
     dim: usize,
     wanted: &HashSet<Key>,
     out: &mut Records,
-) -> Result<(), String> {
+) -> Result<Vec<u8>, String> {
     let width = dim;
     let mut count = [0u8; 8];
     count.copy_from_slice(&bytes[16..24]);
@@ -326,6 +346,7 @@ fn parse_shard_v1(
     let truncated = || format!("{} bytes, too short for {count} {}s (truncated?)", bytes.len(), fmt.what);
     let head = entry_len(fmt);
     let mut at = HEADER;
+    let (mut table, mut values) = (Vec::new(), Vec::new());
     for _ in 0..count {
         if bytes.len() - at < head {
             return Err(truncated());
@@ -337,15 +358,24 @@ fn parse_shard_v1(
         }
         let mut key = [0u8; 16];
         key.copy_from_slice(&bytes[at..at + 16]);
+        let record = &bytes[at + head..at + head + len];
         if wanted.contains(&key) {
-            out.insert(key, floats(&bytes[at + head..at + head + len]));
+            out.insert(key, floats(record));
         }
+        table.extend_from_slice(&bytes[at..at + head]);
+        values.push(record);
         at += head + len;
     }
     if at != bytes.len() {
         return Err(format!("{} bytes after the {count} {}s (not one shard?)", bytes.len() - at, fmt.what));
     }
-    Ok(())
+    let mut v2 = Vec::with_capacity(bytes.len());
+    v2.extend_from_slice(&bytes[..8]);
+    v2.extend_from_slice(&VERSION.to_le_bytes());
+    v2.extend_from_slice(&bytes[12..HEADER]);
+    v2.extend_from_slice(&table);
+    values.iter().for_each(|v| v2.extend_from_slice(v));
+    Ok(v2)
 }
 
 #[cfg(test)]
@@ -401,13 +431,24 @@ mod tests {
             v1.extend(key);
             values.iter().for_each(|v| v1.extend(v.to_le_bytes()));
         }
+        // A damaged one is named.
+        std::fs::write(cache.dir().join("old.emb"), &v1[..v1.len() - 1]).unwrap();
+        let err = cache.load(EMBEDDINGS, 2, &[b].into_iter().collect()).unwrap_err().to_string();
+        assert!(err.contains("old.emb") && err.contains("truncated"), "{err}");
         std::fs::write(cache.dir().join("old.emb"), &v1).unwrap();
         let got = cache.load(EMBEDDINGS, 2, &[b].into_iter().collect()).unwrap();
         assert_eq!(got.len(), 1);
         assert_eq!(got[&b], [2.5, 3.5]);
-        std::fs::write(cache.dir().join("old.emb"), &v1[..v1.len() - 1]).unwrap();
-        let err = cache.load(EMBEDDINGS, 2, &[b].into_iter().collect()).unwrap_err().to_string();
-        assert!(err.contains("old.emb") && err.contains("truncated"), "{err}");
+        // Reading it replaced it by the same records in version 2.
+        let now = shards(&cache);
+        assert_eq!(now.len(), 1);
+        assert_ne!(now[0].file_name().unwrap(), "old.emb");
+        let bytes = std::fs::read(&now[0]).unwrap();
+        assert_eq!((u32_at(&bytes, 8), bytes.len()), (2, v1.len()));
+        assert_eq!((&bytes[HEADER..HEADER + 16], &bytes[HEADER + 16..HEADER + 32]), (&a[..], &b[..]));
+        assert_eq!(floats(&bytes[HEADER + 32..]), [0.5, 1.5, 2.5, 3.5]);
+        let all = cache.load(EMBEDDINGS, 2, &[a, b].into_iter().collect()).unwrap();
+        assert_eq!((all[&a].as_slice(), all[&b].as_slice()), (&[0.5f32, 1.5][..], &[2.5f32, 3.5][..]));
     }
 
     #[test]
