@@ -13,6 +13,11 @@ if [ ! -x "$venv/bin/python3" ] || ! "$venv/bin/python3" -c 'import numpy' 2>/de
   python3 -m venv "$venv"
   "$venv/bin/pip" install --quiet --disable-pip-version-check numpy >&2
 fi
+# The Python reference systems (bench/requirements-peers.txt), installed once into
+# $cache/peers-venv; without them (offline), their lines are skipped with a note.
+if ! scripts/setup-peers.sh >/dev/null; then
+  echo "bench: the Python references could not be installed into $cache/peers-venv; skipping their lines" >&2
+fi
 max_n="${BENCH_MAX_N:-1000000}"
 problems=target/bench-problems
 mkdir -p "$problems"

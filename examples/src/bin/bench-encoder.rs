@@ -18,7 +18,7 @@
 //!   first three).
 //! - `cache_lookup`: seconds to read the token states of the TREC training questions back from an
 //!   [`EmbeddingCache`] that holds only them, and from one that also holds the token states of
-//!   1,000 radiology reports (written once into `target/bench-cache/`, then reused). A lookup
+//!   1,000 radiology reports (written once into the workspace's `target/bench-cache/`, then reused). A lookup
 //!   reads only the shards that hold its texts, so the two should take about the same time.
 
 use std::process::ExitCode;
@@ -150,7 +150,7 @@ fn run(threads: usize, texts_out: Option<&std::path::Path>) -> BenchResult<()> {
     report("minilm-tuned", 1, log.seconds);
 
     // Cached token states, read back with and without another data set's shard beside them.
-    let root = std::path::Path::new("target/bench-cache");
+    let root = std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../target/bench-cache"));
     let (alone, shared) =
         (EmbeddingCache::open(root.join("alone"), &encoder), EmbeddingCache::open(root.join("shared"), &encoder));
     let questions = &corpora[0].1;

@@ -30,7 +30,8 @@ use metal_runtime::metrics::accuracy;
 #[derive(Debug, Parser)]
 #[command(about = "The radiology end model on gold labels against the label model's labels")]
 struct Args {
-    /// Inputs to try: bow, minilm-tokens, minilm-tuned.
+    /// Inputs to try: bow, bow-negation (words after a negation cue as NOT_word), bow-bigrams
+    /// (that and adjacent word pairs), minilm-tokens, minilm-tuned.
     #[arg(long, value_delimiter = ',', default_value = "bow,minilm-tokens")]
     inputs: Vec<String>,
     /// Training labels to try: gold (the training reports' own labels), lm (the label model's).
@@ -53,6 +54,8 @@ struct Args {
     threads: Option<usize>,
 }
 
+const INPUTS: [&str; 5] = ["bow", "bow-negation", "bow-bigrams", "minilm-tokens", "minilm-tuned"];
+
 fn main() -> ExitCode {
     pipeline::exit_code(run(Args::parse()))
 }
@@ -63,8 +66,8 @@ fn bad(name: &'static str, value: &str, expected: &'static str) -> metal_runtime
 
 fn run(args: Args) -> metal_runtime::Result<()> {
     for input in &args.inputs {
-        if !["bow", "minilm-tokens", "minilm-tuned"].contains(&input.as_str()) {
-            return Err(bad("--inputs", input, "bow, minilm-tokens or minilm-tuned"));
+        if !INPUTS.contains(&input.as_str()) {
+            return Err(bad("--inputs", input, "bow, bow-negation, bow-bigrams, minilm-tokens or minilm-tuned"));
         }
     }
     for labels in &args.labels {
@@ -92,40 +95,14 @@ fn run(args: Args) -> metal_runtime::Result<()> {
 
     let t = [texts(&train), texts(&dev), texts(&test)];
     let encoder = SentenceEncoder::minilm(tch::Device::Cpu)?;
-    for lr in &args.lrs {
-        for labels_name in &args.labels {
-            let labels = if labels_name == "gold" { &perfect } else { &weak };
-            for input in &args.inputs {
-                let (config, x): (EndModelConfig, [FeatureSet; 3]) = match input.as_str() {
-                    "bow" => {
-                        let words = Featurizer::fit(&t[0], &FeaturizerConfig::default())?;
-                        let x = t.each_ref().map(|t| FeatureSet::Sparse(words.transform(t)));
-                        (EndModelConfig::default(), x)
-                    }
-                    "minilm-tokens" => {
-                        let cache = EmbeddingCache::open_default(&encoder)?;
-                        let cfg = EncodeConfig { progress: false, threads: args.threads, ..EncodeConfig::default() };
-                        let mut x = Vec::new();
-                        for t in &t {
-                            x.push(FeatureSet::States(cache.encode_tokens(&encoder, t, &cfg)?));
-                        }
-                        let input = InputConfig::TokenStates { dim: 250 };
-                        (EndModelConfig { input, ..EndModelConfig::default() }, x.try_into().expect("three splits"))
-                    }
-                    _ => {
-                        let vocab = encoder.vocab_size();
-                        let mut x = Vec::new();
-                        for t in &t {
-                            x.push(FeatureSet::Tokens(encoder.tokenize(t)?, vocab));
-                        }
-                        // The encoder is the first layer, as in the pipelines.
-                        let input = InputConfig::Encoder { dir: minilm_dir() };
-                        let config = EndModelConfig { input, layers: vec![50], ..EndModelConfig::default() };
-                        (config, x.try_into().expect("three splits"))
-                    }
-                };
-                let x = x.each_ref().map(FeatureSet::features);
-                let mut model = EndModel::new(graph.clone(), x[0].n_features(), config)?;
+    for input in &args.inputs {
+        // Each input's features of the three splits are built once, for every rate and label set.
+        let (config, x) = features(input, &t, &encoder, args.threads)?;
+        let x = x.each_ref().map(FeatureSet::features);
+        for lr in &args.lrs {
+            for labels_name in &args.labels {
+                let labels = if labels_name == "gold" { &perfect } else { &weak };
+                let mut model = EndModel::new(graph.clone(), x[0].n_features(), config.clone())?;
                 let train_cfg = TrainConfig {
                     lr: *lr,
                     n_epochs: args.epochs,
@@ -151,4 +128,44 @@ fn run(args: Args) -> metal_runtime::Result<()> {
         }
     }
     Ok(())
+}
+
+/// The network and the features of the training, dev and test texts for one `--inputs` name.
+fn features(
+    input: &str,
+    t: &[Vec<String>; 3],
+    encoder: &SentenceEncoder,
+    threads: Option<usize>,
+) -> metal_runtime::Result<(EndModelConfig, [FeatureSet; 3])> {
+    let bow = |words: FeaturizerConfig| -> metal_runtime::Result<(EndModelConfig, [FeatureSet; 3])> {
+        let words = Featurizer::fit(&t[0], &words)?;
+        Ok((EndModelConfig::default(), t.each_ref().map(|t| FeatureSet::Sparse(words.transform(t)))))
+    };
+    let three =
+        |x: Vec<FeatureSet>| -> [FeatureSet; 3] { x.try_into().unwrap_or_else(|_| unreachable!("three splits")) };
+    match input {
+        "bow" => bow(FeaturizerConfig::default()),
+        "bow-negation" => bow(FeaturizerConfig { negation: true, ..FeaturizerConfig::default() }),
+        "bow-bigrams" => bow(FeaturizerConfig { ngrams: 2, negation: true, ..FeaturizerConfig::default() }),
+        "minilm-tokens" => {
+            let cache = EmbeddingCache::open_default(encoder)?;
+            let cfg = EncodeConfig { progress: false, threads, ..EncodeConfig::default() };
+            let mut x = Vec::new();
+            for t in t {
+                x.push(FeatureSet::States(cache.encode_tokens(encoder, t, &cfg)?));
+            }
+            let input = InputConfig::TokenStates { dim: 250 };
+            Ok((EndModelConfig { input, ..EndModelConfig::default() }, three(x)))
+        }
+        _ => {
+            let vocab = encoder.vocab_size();
+            let mut x = Vec::new();
+            for t in t {
+                x.push(FeatureSet::Tokens(encoder.tokenize(t)?, vocab));
+            }
+            // The encoder is the first layer, as in the pipelines.
+            let input = InputConfig::Encoder { dir: minilm_dir() };
+            Ok((EndModelConfig { input, layers: vec![50], ..EndModelConfig::default() }, three(x)))
+        }
+    }
 }

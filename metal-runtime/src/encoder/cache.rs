@@ -258,6 +258,30 @@ fn u32_at(bytes: &[u8], o: usize) -> u32 {
     u32::from_le_bytes([bytes[o], bytes[o + 1], bytes[o + 2], bytes[o + 3]])
 }
 
+/// The record count in a shard's header.
+fn count_at(header: &[u8]) -> u64 {
+    let mut count = [0u8; 8];
+    count.copy_from_slice(&header[16..24]);
+    u64::from_le_bytes(count)
+}
+
+/// What is wrong with a shard of `size` bytes whose header declares `count` records.
+struct Extent {
+    size: u64,
+    count: u64,
+    what: &'static str,
+}
+
+impl Extent {
+    fn truncated(&self) -> String {
+        format!("{} bytes, too short for {} {}s (truncated?)", self.size, self.count, self.what)
+    }
+
+    fn trailing(&self, extra: u64) -> String {
+        format!("{extra} bytes after the {} {}s (not one shard?)", self.count, self.what)
+    }
+}
+
 fn floats(bytes: &[u8]) -> Vec<f32> {
     bytes.chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect()
 }
@@ -293,23 +317,26 @@ fn read_shard(
     if version != VERSION || width != dim {
         return Err(format!("shard version {version} width {width}; expected version {VERSION} width {dim}"));
     }
-    let mut count = [0u8; 8];
-    count.copy_from_slice(&header[16..24]);
-    let count = u64::from_le_bytes(count);
-    let truncated = || format!("{size} bytes, too short for {count} {}s (truncated?)", fmt.what);
+    let extent = Extent { size, count: count_at(&header), what: fmt.what };
     let head = entry_len(fmt);
-    let table_len = count.checked_mul(head as u64).filter(|&n| n <= size - HEADER as u64).ok_or_else(truncated)?;
+    let table_len = extent
+        .count
+        .checked_mul(head as u64)
+        .filter(|&n| n <= size - HEADER as u64)
+        .ok_or_else(|| extent.truncated())?;
     let mut table = vec![0u8; table_len as usize];
     file.read_exact(&mut table).map_err(|e| e.to_string())?;
     let rows: Vec<u64> =
         table.chunks_exact(head).map(|e| if fmt.rows { u64::from(u32_at(e, 16)) } else { 1 }).collect();
-    let values_len = rows.iter().sum::<u64>() * 4 * width as u64;
+    // Row counts are the file's word: a sum past the file's size is refused, never wrapped.
+    let values_len = rows
+        .iter()
+        .try_fold(0u64, |sum, &n| sum.checked_add(n.checked_mul(4 * width as u64)?))
+        .filter(|&n| n <= size - HEADER as u64 - table_len)
+        .ok_or_else(|| extent.truncated())?;
     let expected = HEADER as u64 + table_len + values_len;
-    if size < expected {
-        return Err(truncated());
-    }
     if size > expected {
-        return Err(format!("{} bytes after the {count} {}s (not one shard?)", size - expected, fmt.what));
+        return Err(extent.trailing(size - expected));
     }
     if !table.chunks_exact(head).any(|e| wanted.contains(&e[..16])) {
         return Ok(None);
@@ -340,21 +367,18 @@ fn parse_shard_v1(
     out: &mut Records,
 ) -> Result<Vec<u8>, String> {
     let width = dim;
-    let mut count = [0u8; 8];
-    count.copy_from_slice(&bytes[16..24]);
-    let count = u64::from_le_bytes(count);
-    let truncated = || format!("{} bytes, too short for {count} {}s (truncated?)", bytes.len(), fmt.what);
+    let extent = Extent { size: bytes.len() as u64, count: count_at(bytes), what: fmt.what };
     let head = entry_len(fmt);
     let mut at = HEADER;
     let (mut table, mut values) = (Vec::new(), Vec::new());
-    for _ in 0..count {
+    for _ in 0..extent.count {
         if bytes.len() - at < head {
-            return Err(truncated());
+            return Err(extent.truncated());
         }
         let rows = if fmt.rows { u32_at(bytes, at + 16) as usize } else { 1 };
-        let len = rows.checked_mul(4 * width).ok_or_else(truncated)?;
+        let len = rows.checked_mul(4 * width).ok_or_else(|| extent.truncated())?;
         if bytes.len() - at - head < len {
-            return Err(truncated());
+            return Err(extent.truncated());
         }
         let mut key = [0u8; 16];
         key.copy_from_slice(&bytes[at..at + 16]);
@@ -367,7 +391,7 @@ fn parse_shard_v1(
         at += head + len;
     }
     if at != bytes.len() {
-        return Err(format!("{} bytes after the {count} {}s (not one shard?)", bytes.len() - at, fmt.what));
+        return Err(extent.trailing((bytes.len() - at) as u64));
     }
     let mut v2 = Vec::with_capacity(bytes.len());
     v2.extend_from_slice(&bytes[..8]);
@@ -468,6 +492,11 @@ mod tests {
         let mut huge = bytes.clone();
         huge[16..24].copy_from_slice(&u64::MAX.to_le_bytes());
         std::fs::write(&path, &huge).unwrap();
+        assert!(load().contains("truncated"), "{}", load());
+        // So is a row count in the table that the file cannot hold.
+        let mut rows = bytes.clone();
+        rows[HEADER + 16..HEADER + 20].copy_from_slice(&u32::MAX.to_le_bytes());
+        std::fs::write(&path, &rows).unwrap();
         assert!(load().contains("truncated"), "{}", load());
         std::fs::write(&path, [&bytes[..12], &3u32.to_le_bytes(), &bytes[16..]].concat()).unwrap();
         assert!(load().contains("width 3"), "{}", load());
