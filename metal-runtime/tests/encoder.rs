@@ -8,7 +8,7 @@
 //! whitespace only.
 #![cfg(feature = "torch")]
 
-use metal_runtime::encoder::{EmbeddingCache, EncodeConfig, SentenceEncoder};
+use metal_runtime::encoder::{EmbeddingCache, EncodeConfig, LongTexts, SentenceEncoder};
 use metal_runtime::error::{EncoderError, Error};
 use serde::Deserialize;
 
@@ -78,6 +78,48 @@ fn token_states_are_what_the_embedding_averages() {
         let batched = many.item(i).iter().zip(states).map(|(a, b)| (a - b).abs()).fold(0.0, f32::max);
         assert!(batched < 1e-4, "text {i}: batch of 64 against batch of 1 differs by {batched}");
     }
+}
+
+#[test]
+fn long_texts_are_read_whole_in_windows() {
+    let (texts, reference) = fixtures();
+    let (cut, whole) = (encoder(), encoder().with_long_texts(LongTexts::Windows));
+    assert_eq!((cut.long_texts(), whole.long_texts()), (LongTexts::Truncate, LongTexts::Windows));
+    // The news text (item 3) is the one longer than 256 tokens.
+    assert_eq!((cut.count_long(&texts).unwrap(), whole.count_long(&texts).unwrap()), (1, 1));
+    let root = tempfile::tempdir().unwrap();
+    assert_ne!(cut.key(), whole.key());
+    assert_ne!(EmbeddingCache::open(root.path(), &cut).dir(), EmbeddingCache::open(root.path(), &whole).dir());
+
+    let (a, b) = (cut.encode_tokens(&texts, &quiet(4)).unwrap(), whole.encode_tokens(&texts, &quiet(4)).unwrap());
+    let diff = |x: &[f32], y: &[f32]| x.iter().zip(y).map(|(p, q)| (p - q).abs()).fold(0.0, f32::max);
+    for i in (0..texts.len()).filter(|&i| i != 3) {
+        assert_eq!(b.len_of(i), a.len_of(i), "text {i} fits: one window");
+        assert!(diff(a.item(i), b.item(i)) < 1e-4, "text {i}: a text that fits is read as when truncating");
+    }
+    // The first window is the truncated text; the next ones follow it, each with [CLS] and [SEP].
+    let n = b.len_of(3);
+    assert!(n > 256 + 2, "the long text read whole: {n} states");
+    assert!(diff(&b.item(3)[..256 * 384], a.item(3)) < 1e-4, "the first window is the truncated text");
+    let mut tokenizer = tokenizers::Tokenizer::from_file(whole.dir().join("tokenizer.json")).unwrap();
+    tokenizer.with_truncation(None).unwrap();
+    let content = tokenizer.encode(texts[3].as_str(), false).unwrap().get_ids().len();
+    assert_eq!(n, content + 2 * content.div_ceil(254), "{content} tokens in windows of 254 and two special tokens");
+
+    // The embedding is the mean of all the states, normalized; the texts that fit are unchanged.
+    let x = whole.encode(&texts, &quiet(64)).unwrap();
+    for (i, want) in reference.embeddings.iter().enumerate().filter(|&(i, _)| i != 3) {
+        assert!(max_diff(x.row(i), want) < 1e-4, "text {i}");
+    }
+    let states = b.item(3);
+    let mut mean: Vec<f32> = (0..384).map(|c| (0..n).map(|r| states[r * 384 + c]).sum::<f32>() / n as f32).collect();
+    let norm = mean.iter().map(|v| v * v).sum::<f32>().sqrt();
+    mean.iter_mut().for_each(|v| *v /= norm);
+    assert!(max_diff(x.row(3), &mean) < 1e-4, "the long text's embedding is the mean of all its states");
+    assert!(max_diff(x.row(3), &reference.embeddings[3]) > 1e-3, "and not the truncated text's");
+    // Through the cache, the same values.
+    let cache = EmbeddingCache::open(root.path(), &whole);
+    assert_eq!(cache.encode_tokens(&whole, &texts, &quiet(4)).unwrap().item(3), b.item(3));
 }
 
 #[test]

@@ -164,6 +164,10 @@ pub struct PipelineConfig {
     /// choice, 1 for the small networks and one per core for the encoder; see
     /// [`TrainConfig::threads`](metal_runtime::end_model::TrainConfig::threads)).
     pub threads: Option<usize>,
+    /// Read texts longer than the encoder's 256 tokens whole, in windows
+    /// ([`LongTexts::Windows`](metal_runtime::encoder::LongTexts::Windows)), instead of their
+    /// first 256 tokens (the frozen encoder inputs, `minilm` and `minilm-tokens`).
+    pub windows: bool,
 }
 
 /// The end model's input: word counts through a bag-of-words layer or a word-vector mean,
@@ -222,6 +226,7 @@ impl PipelineConfig {
             progress: true,
             input: InputKind::MinilmTokens,
             threads: None,
+            windows: false,
         }
     }
 
@@ -361,6 +366,10 @@ pub struct Args {
     /// output folder <name>-bow-negation
     #[arg(long)]
     pub negation: bool,
+    /// Read texts longer than the encoder's 256 tokens whole, in windows of 256 (minilm and
+    /// minilm-tokens); output folder <name>-windows
+    #[arg(long)]
+    pub windows: bool,
     /// Output folder (default: results/<name>, or target/pipeline/<name>-quick with --quick)
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
@@ -386,6 +395,7 @@ impl Args {
             config.featurizer.ngrams = n.get();
         }
         config.featurizer.negation |= self.negation;
+        config.windows = self.windows;
         config
     }
 
@@ -414,7 +424,11 @@ impl Args {
         if self.negation {
             name.push_str("-negation");
         }
-        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        if self.windows {
+            name.push_str("-windows");
+        }
+        let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let root = manifest.parent().unwrap_or(manifest);
         if self.quick {
             root.join("target").join("pipeline").join(format!("{name}-quick"))
         } else {
@@ -487,6 +501,9 @@ mod tests {
         let g = parse(&["--quick", "--input", "glove-tuned"]).unwrap().common;
         assert_eq!((g.config().input, g.config().lr_grid), (InputKind::GloveTuned, PipelineConfig::full().lr_grid));
         assert!(g.out_dir("news").ends_with("target/pipeline/news-glove-tuned-quick"));
+        let l = parse(&["--quick", "--windows"]).unwrap().common;
+        assert!(l.config().windows && !a.config().windows);
+        assert!(l.out_dir("news").ends_with("target/pipeline/news-windows-quick"));
         let t = parse(&["--input", "minilm-tuned"]).unwrap().common.config();
         assert_eq!((t.input, t.lr_grid.clone(), t.max_epochs), (InputKind::MinilmTuned, vec![1e-3], 3));
         // Errors name the argument and what it accepts.

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 use std::time::Instant;
 
 use metal_runtime::analysis::LfSummary;
-use metal_runtime::encoder::{EmbeddingCache, EncodeConfig, SentenceEncoder, WordVectors};
+use metal_runtime::encoder::{EmbeddingCache, EncodeConfig, LongTexts, SentenceEncoder, WordVectors};
 use metal_runtime::end_model::{
     select, Architecture, DevSet, EndModel, EndModelConfig, FeatureSet, InputConfig, TrainConfig, TrainSet,
 };
@@ -71,6 +71,30 @@ struct Features {
     word_vectors: Option<(WordVectors, Vec<String>)>,
 }
 
+/// all-MiniLM-L6-v2 for the frozen inputs, reading long texts as `config.windows` says; says on
+/// standard error (with `config.progress`) how many texts are longer than its 256 tokens.
+fn frozen_encoder(corpus: &Corpus, config: &PipelineConfig) -> Result<SentenceEncoder> {
+    let mode = if config.windows { LongTexts::Windows } else { LongTexts::Truncate };
+    let encoder = SentenceEncoder::minilm(tch::Device::Cpu)?.with_long_texts(mode);
+    if config.progress {
+        let all = [&corpus.texts_train, &corpus.texts_dev, &corpus.texts_test];
+        let (mut long, mut n) = (0, 0);
+        for texts in all {
+            long += encoder.count_long(texts)?;
+            n += texts.len();
+        }
+        if long > 0 {
+            let how = if config.windows {
+                "read whole, in windows".to_owned()
+            } else {
+                format!("the encoder reads their first {} (--windows reads them whole)", encoder.max_len())
+            };
+            eprintln!("{}: {long} of {n} texts are longer than {} tokens; {how}", corpus.name, encoder.max_len());
+        }
+    }
+    Ok(encoder)
+}
+
 fn featurize(corpus: &Corpus, config: &PipelineConfig) -> Result<Features> {
     let (train, dev, test, what) = match config.input {
         InputKind::Bow | InputKind::Glove | InputKind::GloveTuned => {
@@ -107,7 +131,7 @@ fn featurize(corpus: &Corpus, config: &PipelineConfig) -> Result<Features> {
             (words(&corpus.texts_train), words(&corpus.texts_dev), words(&corpus.texts_test), what)
         }
         InputKind::Minilm => {
-            let encoder = SentenceEncoder::minilm(tch::Device::Cpu)?;
+            let encoder = frozen_encoder(corpus, config)?;
             let cache = EmbeddingCache::open_default(&encoder)?;
             let cfg = EncodeConfig { progress: config.progress, threads: config.threads, ..EncodeConfig::default() };
             let embed = |t: &[String]| cache.encode(&encoder, t, &cfg).map(FeatureSet::Dense);
@@ -116,14 +140,17 @@ fn featurize(corpus: &Corpus, config: &PipelineConfig) -> Result<Features> {
             (embed(&corpus.texts_train)?, embed(&corpus.texts_dev)?, embed(&corpus.texts_test)?, what)
         }
         InputKind::MinilmTokens => {
-            let encoder = SentenceEncoder::minilm(tch::Device::Cpu)?;
+            let encoder = frozen_encoder(corpus, config)?;
             let cache = EmbeddingCache::open_default(&encoder)?;
             let cfg = EncodeConfig { progress: config.progress, threads: config.threads, ..EncodeConfig::default() };
             let states = |t: &[String]| cache.encode_tokens(&encoder, t, &cfg).map(FeatureSet::States);
             let what = format!(
-                "all-MiniLM-L6-v2 token states ({} wide, up to {} per text, cached under {})",
+                "all-MiniLM-L6-v2 token states ({} wide, {}, cached under {})",
                 encoder.dim(),
-                encoder.max_len(),
+                match encoder.long_texts() {
+                    LongTexts::Windows => format!("every token, in windows of {}", encoder.max_len()),
+                    _ => format!("up to {} per text", encoder.max_len()),
+                },
                 cache.dir().display()
             );
             (states(&corpus.texts_train)?, states(&corpus.texts_dev)?, states(&corpus.texts_test)?, what)

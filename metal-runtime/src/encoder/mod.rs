@@ -95,6 +95,22 @@ impl Default for EncodeConfig {
     }
 }
 
+/// What [`SentenceEncoder::encode`] and [`SentenceEncoder::encode_tokens`] do with a text longer
+/// than the model's [`max_len`](SentenceEncoder::max_len) tokens.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum LongTexts {
+    /// Keep its first `max_len` tokens (special tokens included), as sentence-transformers does.
+    #[default]
+    Truncate,
+    /// Read all of it, in consecutive windows of at most `max_len` tokens, each with the model's
+    /// special tokens: its token states are those of every window, one after another, and its
+    /// embedding is the mean over all of them (each window's mean weighted by its length). A text
+    /// that fits is read as with `Truncate`. The fine-tuned input
+    /// ([`InputConfig::Encoder`](crate::end_model::InputConfig::Encoder)) still truncates.
+    Windows,
+}
+
 #[derive(Deserialize)]
 struct SentenceBertConfig {
     max_seq_length: Option<usize>,
@@ -124,6 +140,10 @@ pub(crate) struct ModelFiles {
     tokenizer: Tokenizer,
     max_len: usize,
     normalize: bool,
+    /// The tokenizer without truncation, and the special tokens it puts before and after a text.
+    whole: Tokenizer,
+    prefix: Vec<u32>,
+    suffix: Vec<u32>,
 }
 
 fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T> {
@@ -173,9 +193,23 @@ impl ModelFiles {
         let file_err = |message: String| EncoderError::ModelFile { path: tok_path.clone(), message };
         let mut tokenizer = Tokenizer::from_file(&tok_path).map_err(|e| file_err(e.to_string()))?;
         tokenizer.with_padding(None);
+        let mut whole = tokenizer.clone();
+        whole.with_truncation(None).map_err(|e| file_err(e.to_string()))?;
         let truncation = tokenizers::TruncationParams { max_length: max_len, ..Default::default() };
         tokenizer.with_truncation(Some(truncation)).map_err(|e| file_err(e.to_string()))?;
-        Ok(ModelFiles { dir: dir.to_owned(), config, tokenizer, max_len, normalize })
+        // The special tokens around a text: those before and after its own tokens in an encoding.
+        let probe = whole.encode("a", true).map_err(|e| file_err(e.to_string()))?;
+        let special = probe.get_special_tokens_mask();
+        let first = special.iter().position(|&m| m == 0).unwrap_or(special.len());
+        let last = special.iter().rposition(|&m| m == 0).map_or(first, |i| i + 1);
+        let (prefix, suffix) = (probe.get_ids()[..first].to_vec(), probe.get_ids()[last..].to_vec());
+        if prefix.len() + suffix.len() >= max_len {
+            return Err(file_err(format!(
+                "{} special tokens around a text leave no room in {max_len} tokens",
+                prefix.len() + suffix.len()
+            )));
+        }
+        Ok(ModelFiles { dir: dir.to_owned(), config, tokenizer, max_len, normalize, whole, prefix, suffix })
     }
 
     /// The key of the embedding cache: a digest of every file that shapes an embedding and of the
@@ -214,6 +248,28 @@ impl ModelFiles {
                 let mut ids = enc.get_ids().to_vec();
                 ids.truncate(self.max_len);
                 Ok(ids)
+            })
+            .collect()
+    }
+
+    /// Token ids of each text in windows of at most the maximum length, each with the special
+    /// tokens; a text that fits is one window, as [`tokenize`](Self::tokenize) gives it.
+    fn windows(&self, texts: &[String]) -> Result<Vec<Vec<Vec<u32>>>> {
+        let room = self.max_len - self.prefix.len() - self.suffix.len();
+        texts
+            .iter()
+            .enumerate()
+            .map(|(item, text)| {
+                let enc = self
+                    .whole
+                    .encode(text.as_str(), false)
+                    .map_err(|e| EncoderError::Tokenize { item, message: e.to_string() })?;
+                let ids = enc.get_ids();
+                let wrap = |chunk: &[u32]| [&self.prefix[..], chunk, &self.suffix[..]].concat();
+                if ids.is_empty() {
+                    return Ok(vec![wrap(&[])]);
+                }
+                Ok(ids.chunks(room).map(wrap).collect())
             })
             .collect()
     }
@@ -283,7 +339,10 @@ pub(crate) fn pad_batch(tokens: &[&[u32]], device: Device) -> Result<(Tensor, Te
 /// when the model folder says so), in evaluation mode.
 pub struct SentenceEncoder {
     files: ModelFiles,
+    /// The digest of the model's files and settings; `key` adds the long-text mode to it.
+    files_key: String,
     key: String,
+    long_texts: LongTexts,
     // Owns the parameters `bert` reads.
     _vs: nn::VarStore,
     bert: Bert,
@@ -297,6 +356,7 @@ impl std::fmt::Debug for SentenceEncoder {
             .field("dim", &self.dim())
             .field("max_len", &self.files.max_len)
             .field("normalize", &self.files.normalize)
+            .field("long_texts", &self.long_texts)
             .field("device", &self.device)
             .finish()
     }
@@ -316,8 +376,47 @@ impl SentenceEncoder {
         let bert = files.build(&vs.root())?;
         let mut vs = vs;
         vs.freeze();
-        let key = files.key()?;
-        Ok(SentenceEncoder { files, key, _vs: vs, bert, device })
+        let files_key = files.key()?;
+        let key = files_key.clone();
+        Ok(SentenceEncoder { files, files_key, key, long_texts: LongTexts::Truncate, _vs: vs, bert, device })
+    }
+
+    /// The same encoder, reading texts longer than [`max_len`](Self::max_len) as `mode` says
+    /// (default: [`LongTexts::Truncate`]). The [`key`](Self::key), and so the
+    /// [`EmbeddingCache`] folder, differs between the modes.
+    ///
+    /// ```no_run
+    /// use metal_runtime::encoder::{EncodeConfig, LongTexts, SentenceEncoder};
+    /// # fn run(articles: &[String]) -> metal_runtime::Result<()> {
+    /// let encoder = SentenceEncoder::minilm(tch::Device::Cpu)?.with_long_texts(LongTexts::Windows);
+    /// let states = encoder.encode_tokens(articles, &EncodeConfig::default())?; // every token read
+    /// # Ok(()) }
+    /// ```
+    pub fn with_long_texts(mut self, mode: LongTexts) -> Self {
+        self.long_texts = mode;
+        self.key = match mode {
+            LongTexts::Truncate => self.files_key.clone(),
+            LongTexts::Windows => {
+                let digest = Sha256::digest(format!("{};long_texts=windows", self.files_key).as_bytes());
+                digest.iter().take(12).map(|b| format!("{b:02x}")).collect()
+            }
+        };
+        self
+    }
+
+    /// How texts longer than [`max_len`](Self::max_len) are read.
+    pub fn long_texts(&self) -> LongTexts {
+        self.long_texts
+    }
+
+    /// How many of `texts` are longer than [`max_len`](Self::max_len) tokens, special tokens
+    /// included: those [`LongTexts::Truncate`] cuts and [`LongTexts::Windows`] reads in several
+    /// windows.
+    ///
+    /// # Errors
+    /// [`EncoderError::Tokenize`] naming the text the tokenizer failed on.
+    pub fn count_long(&self, texts: &[String]) -> crate::Result<usize> {
+        Ok(self.files.windows(texts)?.iter().filter(|w| w.len() > 1).count())
     }
 
     /// all-MiniLM-L6-v2 from [`minilm_dir`] (installed by `scripts/setup-models.sh`).
@@ -379,25 +478,41 @@ impl SentenceEncoder {
 
     pub(crate) fn encode_inner(&self, texts: &[String], config: &EncodeConfig) -> Result<Array2<f32>> {
         let dim = self.dim();
+        let inputs = self.inputs(texts)?;
         let mut out = Array2::<f32>::zeros((texts.len(), dim));
-        self.in_batches(texts, config, |batch, _tokens, ids, mask| {
-            let mut emb = self.bert.forward_t(ids, mask, false)?;
-            if self.files.normalize {
-                emb = normalize_rows(&emb)?;
-            }
-            let values = to_vec(&emb)?;
-            for (r, &i) in batch.iter().enumerate() {
-                out.row_mut(i).iter_mut().zip(&values[r * dim..(r + 1) * dim]).for_each(|(o, &v)| *o = v);
+        // A text read in several windows: the sum of its windows' means, each times its length.
+        let mut sums: HashMap<usize, (Vec<f64>, f64)> = HashMap::new();
+        self.in_batches(&inputs, config, |batch, ids, mask| {
+            let mean = self.bert.forward_t(ids, mask, false)?;
+            let whole = to_vec(&if self.files.normalize { normalize_rows(&mean)? } else { mean.shallow_clone() })?;
+            let mean = to_vec(&mean)?;
+            for (r, &j) in batch.iter().enumerate() {
+                let i = inputs.text[j];
+                if inputs.windows_of[i] == 1 {
+                    out.row_mut(i).iter_mut().zip(&whole[r * dim..(r + 1) * dim]).for_each(|(o, &v)| *o = v);
+                } else {
+                    let (sum, n) = sums.entry(i).or_insert_with(|| (vec![0.0; dim], 0.0));
+                    let len = inputs.ids[j].len() as f64;
+                    sum.iter_mut().zip(&mean[r * dim..(r + 1) * dim]).for_each(|(s, &v)| *s += len * f64::from(v));
+                    *n += len;
+                }
             }
             Ok(())
         })?;
+        for (i, (sum, n)) in sums {
+            let row: Vec<f64> = sum.iter().map(|s| s / n).collect();
+            let scale =
+                if self.files.normalize { row.iter().map(|v| v * v).sum::<f64>().sqrt().max(1e-12) } else { 1.0 };
+            out.row_mut(i).iter_mut().zip(&row).for_each(|(o, &v)| *o = (v / scale) as f32);
+        }
         Ok(out)
     }
 
-    /// The last layer's state of every token of each text (with the special tokens, truncated to
-    /// [`max_len`](Self::max_len)): what the sentence embedding averages, kept per token, for
-    /// inputs that weigh tokens by what they say in context
-    /// ([`InputConfig::TokenStates`](crate::end_model::InputConfig::TokenStates)).
+    /// The last layer's state of every token of each text (with the special tokens): what the
+    /// sentence embedding averages, kept per token, for inputs that weigh tokens by what they say
+    /// in context ([`InputConfig::TokenStates`](crate::end_model::InputConfig::TokenStates)). A
+    /// text longer than [`max_len`](Self::max_len) is truncated to it, or read in windows whose
+    /// states follow one another ([`with_long_texts`](Self::with_long_texts)).
     ///
     /// # Errors
     /// As for [`encode`](Self::encode).
@@ -407,44 +522,73 @@ impl SentenceEncoder {
 
     pub(crate) fn encode_tokens_inner(&self, texts: &[String], config: &EncodeConfig) -> Result<TokenStates> {
         let dim = self.dim();
-        let mut blocks: Vec<Vec<f32>> = vec![Vec::new(); texts.len()];
-        self.in_batches(texts, config, |batch, tokens, ids, mask| {
+        let inputs = self.inputs(texts)?;
+        let mut pieces: Vec<Vec<f32>> = vec![Vec::new(); inputs.ids.len()];
+        self.in_batches(&inputs, config, |batch, ids, mask| {
             let states = self.bert.token_states(ids, mask, false)?;
             let len = states.size()[1] as usize;
             let values = to_vec(&states)?;
-            for (r, &i) in batch.iter().enumerate() {
-                let n = tokens[i].len();
-                blocks[i] = values[r * len * dim..(r * len + n) * dim].to_vec();
+            for (r, &j) in batch.iter().enumerate() {
+                let n = inputs.ids[j].len();
+                pieces[j] = values[r * len * dim..(r * len + n) * dim].to_vec();
             }
             Ok(())
         })?;
+        // Windows are in text order, each text's in reading order.
+        let mut blocks: Vec<Vec<f32>> = vec![Vec::new(); texts.len()];
+        for (j, piece) in pieces.into_iter().enumerate() {
+            let block = &mut blocks[inputs.text[j]];
+            if block.is_empty() {
+                *block = piece;
+            } else {
+                block.extend_from_slice(&piece);
+            }
+        }
         TokenStates::build(dim, blocks)
     }
 
-    /// Runs `step(batch, tokens, ids, mask)` over batches of `texts` sorted by token count (so a
-    /// batch pads little), with a progress bar; `batch` holds the batch's text indices.
+    /// The token ids the encoder reads for `texts`, as [`long_texts`](Self::long_texts) says.
+    fn inputs(&self, texts: &[String]) -> Result<Inputs> {
+        let windows = match self.long_texts {
+            LongTexts::Truncate => self.files.tokenize(texts)?.into_iter().map(|ids| vec![ids]).collect(),
+            LongTexts::Windows => self.files.windows(texts)?,
+        };
+        let windows_of = windows.iter().map(Vec::len).collect();
+        let mut inputs = Inputs { ids: Vec::new(), text: Vec::new(), windows_of };
+        for (i, w) in windows.into_iter().enumerate() {
+            inputs.text.extend(std::iter::repeat_n(i, w.len()));
+            inputs.ids.extend(w);
+        }
+        Ok(inputs)
+    }
+
+    /// Runs `step(batch, ids, mask)` over batches of the `inputs` sorted by token count (so a
+    /// batch pads little), with a progress bar; `batch` holds the batch's input indices.
     fn in_batches(
         &self,
-        texts: &[String],
+        inputs: &Inputs,
         config: &EncodeConfig,
-        mut step: impl FnMut(&[usize], &[Vec<u32>], &Tensor, &Tensor) -> Result<(), TchError>,
+        mut step: impl FnMut(&[usize], &Tensor, &Tensor) -> Result<(), TchError>,
     ) -> Result<()> {
         if config.batch_size == 0 {
             return Err(EncoderError::InvalidConfig { name: "batch_size", value: "0".into(), expected: "at least 1" });
         }
         crate::device::set_threads(config.threads.unwrap_or_else(crate::device::cores));
-        let tokens = self.files.tokenize(texts)?;
-        let mut order: Vec<usize> = (0..texts.len()).collect();
+        let tokens = &inputs.ids;
+        let mut order: Vec<usize> = (0..tokens.len()).collect();
         order.sort_by_key(|&i| (tokens[i].len(), i));
-        let bar = if config.progress { ProgressBar::new(texts.len() as u64) } else { ProgressBar::hidden() };
-        if let Ok(style) = ProgressStyle::with_template("encode {bar:30} {pos}/{len} texts [{elapsed_precise}<{eta}]") {
+        let bar = if config.progress { ProgressBar::new(tokens.len() as u64) } else { ProgressBar::hidden() };
+        let what = if tokens.len() == inputs.windows_of.len() { "texts" } else { "windows" };
+        if let Ok(style) = ProgressStyle::with_template(&format!(
+            "encode {{bar:30}} {{pos}}/{{len}} {what} [{{elapsed_precise}}<{{eta}}]"
+        )) {
             bar.set_style(style);
         }
         tch::no_grad(|| -> Result<(), TchError> {
             for batch in order.chunks(config.batch_size) {
                 let toks: Vec<&[u32]> = batch.iter().map(|&i| tokens[i].as_slice()).collect();
                 let (ids, mask) = pad_batch(&toks, self.device)?;
-                step(batch, &tokens, &ids, &mask)?;
+                step(batch, &ids, &mask)?;
                 bar.inc(batch.len() as u64);
             }
             Ok(())
@@ -453,6 +597,14 @@ impl SentenceEncoder {
         bar.finish_and_clear();
         Ok(())
     }
+}
+
+/// The encoder's inputs for a list of texts: the token ids of every window (one per text unless a
+/// long text is read in windows), the text each window belongs to, and each text's window count.
+struct Inputs {
+    ids: Vec<Vec<u32>>,
+    text: Vec<usize>,
+    windows_of: Vec<usize>,
 }
 
 /// A tensor's values as f32 on the CPU, in row-major order.

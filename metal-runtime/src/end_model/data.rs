@@ -216,22 +216,21 @@ impl Features<'_> {
     }
 }
 
-/// The token states of `items` as a b × L × D batch (L the longest item, zeros after an item's
-/// tokens) with its b × L mask (f32, 1 on tokens).
+/// The token states of `items`, packed: a T × D batch of all their tokens, item after item, and
+/// the batch row of each token.
 fn states_batch(x: &TokenStates, items: &[usize], device: Device) -> Result<InputBatch, TchError> {
     let d = x.dim();
-    let len = items.iter().map(|&i| x.len_of(i)).max().unwrap_or(0).max(1);
-    let mut states = vec![0f32; items.len() * len * d];
-    let mut mask = vec![0f32; items.len() * len];
+    let tokens: usize = items.iter().map(|&i| x.len_of(i)).sum();
+    let mut states = Vec::with_capacity(tokens * d);
+    let mut row = Vec::with_capacity(tokens);
     for (r, &i) in items.iter().enumerate() {
-        let block = x.item(i);
-        states[r * len * d..r * len * d + block.len()].copy_from_slice(block);
-        mask[r * len..r * len + x.len_of(i)].iter_mut().for_each(|m| *m = 1.0);
+        states.extend_from_slice(x.item(i));
+        row.extend(std::iter::repeat_n(r as i64, x.len_of(i)));
     }
-    let (b, l) = (items.len() as i64, len as i64);
     Ok(InputBatch::States {
-        states: Tensor::from_slice(&states).f_view([b, l, d as i64])?.f_to_device(device)?,
-        mask: Tensor::from_slice(&mask).f_view([b, l])?.f_to_device(device)?,
+        states: Tensor::from_slice(&states).f_view([tokens as i64, d as i64])?.f_to_device(device)?,
+        row: Tensor::from_slice(&row).f_to_device(device)?,
+        rows: items.len() as i64,
     })
 }
 

@@ -30,13 +30,15 @@ pub enum InputBatch {
         /// 1 on tokens, 0 on padding.
         mask: Tensor,
     },
-    /// b items as per-token vectors, padded to the longest: states b × L × D and mask b × L
-    /// (both f32; mask 1 on tokens, states 0 on padding).
+    /// b items as per-token vectors, packed without padding: the T tokens of all items, item
+    /// after item, as a T × D f32 matrix, and the batch row (item) of each (T i64).
     States {
-        /// Token vectors.
+        /// Token vectors, all items' concatenated.
         states: Tensor,
-        /// 1 on tokens, 0 on padding.
-        mask: Tensor,
+        /// The batch row of each token, in 0..`rows`.
+        row: Tensor,
+        /// The number of items b.
+        rows: i64,
     },
 }
 
@@ -471,8 +473,9 @@ pub(super) fn builtin_input(
 }
 
 /// Per-token vectors → linear + ReLU on each token → the maximum over the item's tokens
-/// ([`InputConfig::TokenStates`]). Padding rows are zeroed after the ReLU, so they never exceed
-/// a token's output; an item without tokens gives zeros.
+/// ([`InputConfig::TokenStates`]). The tokens come packed, so the work is proportional to the
+/// batch's tokens, not to its longest item times its size; an item without tokens gives zeros
+/// (the maximum starts at zero, which no ReLU output is below).
 #[derive(Debug)]
 pub(super) struct TokenMaxPool {
     linear: Linear,
@@ -483,11 +486,14 @@ impl InputModule for TokenMaxPool {
         self.linear.bias.size()[0] as usize
     }
     fn forward_t(&self, x: &InputBatch, _train: bool) -> Result<Tensor, TchError> {
-        let InputBatch::States { states, mask } = x else {
+        let InputBatch::States { states, row, rows } = x else {
             return Err(TchError::Kind("the token-states input reads per-token vectors (`Features::States`)".into()));
         };
-        let h = self.linear.forward(states)?.f_relu()?.f_mul(&mask.f_unsqueeze(-1)?)?;
-        h.f_amax([1i64].as_slice(), false)
+        let h = self.linear.forward(states)?.f_relu()?;
+        let (tokens, dim) = h.size2()?;
+        let index = row.f_unsqueeze(1)?.f_expand([tokens, dim], false)?;
+        // libtorch's scatter_reduce (with include_self), which tch names `internal_scatter_reduce`.
+        Tensor::f_zeros([*rows, dim], (h.kind(), h.device()))?.f_internal_scatter_reduce(0, &index, &h, "amax", true)
     }
 }
 

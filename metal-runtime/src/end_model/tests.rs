@@ -717,7 +717,7 @@ fn token_state_input_takes_the_max_over_tokens_and_learns() {
     let config = EndModelConfig { input: InputConfig::TokenStates { dim: 32 }, ..tiny(Architecture::hier()) };
     let mut model = EndModel::new_on(Arc::clone(&graph), 64, config, Device::Cpu).unwrap();
 
-    // The input is max over tokens of relu(x W + b), whatever else pads the batch (up to the
+    // The input is max over tokens of relu(x W + b), whatever else is in the batch (up to the
     // rounding of a matrix product of another shape).
     let short = word_states(&["w3 w12".to_owned(), "w5 w6 w7 w8 w9".to_owned()]);
     let alone = Features::from(&short).batch(&[0], false, Device::Cpu).unwrap();
@@ -732,6 +732,13 @@ fn token_state_input_takes_the_max_over_tokens_and_learns() {
     let by_hand = tokens.matmul(&vars["input.weight"]).g_add(&vars["input.bias"]).relu().amax([0i64].as_slice(), false);
     let diff = f64::try_from((by_hand - out_alone.view([-1])).abs().max()).unwrap();
     assert!(diff < 1e-6, "max over tokens differs by {diff}");
+    // An item without tokens gives zeros, and leaves its neighbour's row alone.
+    let with_empty = crate::encoder::TokenStates::from_blocks(64, vec![vec![], short.item(0).to_vec()]).unwrap();
+    let out = input.forward_t(&Features::from(&with_empty).batch(&[0, 1], false, Device::Cpu).unwrap(), false).unwrap();
+    assert_eq!(out.size(), [2, 32]);
+    assert_eq!(f64::try_from(out.get(0).abs().max()).unwrap(), 0.0);
+    let diff = f64::try_from((out.get(1) - out_alone.view([-1])).abs().max()).unwrap();
+    assert!(diff < 1e-6, "the empty item changed its neighbour by {diff}");
 
     model.train(&TrainSet::new(&x, &labels), Some(&DevSet::new(&x_dev, &gold_dev)), &train_config()).unwrap();
     let pred = model.predict(&x_test, 0).unwrap();
