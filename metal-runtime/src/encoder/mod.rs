@@ -241,11 +241,7 @@ impl ModelFiles {
             .iter()
             .enumerate()
             .map(|(item, text)| {
-                let enc = self
-                    .tokenizer
-                    .encode(text.as_str(), true)
-                    .map_err(|e| EncoderError::Tokenize { item, message: e.to_string() })?;
-                let mut ids = enc.get_ids().to_vec();
+                let mut ids = encode_ids(&self.tokenizer, item, text, true)?;
                 ids.truncate(self.max_len);
                 Ok(ids)
             })
@@ -260,11 +256,7 @@ impl ModelFiles {
             .iter()
             .enumerate()
             .map(|(item, text)| {
-                let enc = self
-                    .whole
-                    .encode(text.as_str(), false)
-                    .map_err(|e| EncoderError::Tokenize { item, message: e.to_string() })?;
-                let ids = enc.get_ids();
+                let ids = encode_ids(&self.whole, item, text, false)?;
                 let wrap = |chunk: &[u32]| [&self.prefix[..], chunk, &self.suffix[..]].concat();
                 if ids.is_empty() {
                     return Ok(vec![wrap(&[])]);
@@ -282,6 +274,12 @@ impl ModelFiles {
         load_weights(&self.dir.join("model.safetensors"), &vars)?;
         Ok(bert)
     }
+}
+
+/// The token ids of text `item` (with the special tokens when `special`).
+fn encode_ids(tokenizer: &Tokenizer, item: usize, text: &str, special: bool) -> Result<Vec<u32>> {
+    let enc = tokenizer.encode(text, special).map_err(|e| EncoderError::Tokenize { item, message: e.to_string() })?;
+    Ok(enc.get_ids().to_vec())
 }
 
 /// Copies the tensors of a safetensors file into `vars` (by name; extra tensors in the file are
@@ -485,7 +483,9 @@ impl SentenceEncoder {
         self.in_batches(&inputs, config, |batch, ids, mask| {
             let mean = self.bert.forward_t(ids, mask, false)?;
             let whole = to_vec(&if self.files.normalize { normalize_rows(&mean)? } else { mean.shallow_clone() })?;
-            let mean = to_vec(&mean)?;
+            // The raw means, only for a batch that holds a window of a longer text.
+            let split = batch.iter().any(|&j| inputs.windows_of[inputs.text[j]] > 1);
+            let mean = if split { to_vec(&mean)? } else { Vec::new() };
             for (r, &j) in batch.iter().enumerate() {
                 let i = inputs.text[j];
                 if inputs.windows_of[i] == 1 {
