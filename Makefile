@@ -30,8 +30,10 @@ build:
 	# The label-model tool needs no libtorch: rebuild it without, so it does not load it.
 	$(CARGO) build --release -p metal-cli
 
-bench: build
-	bench/run.sh
+# The build's own output goes to standard error, so standard output holds only the JSON lines.
+bench:
+	@$(MAKE) --no-print-directory build >&2
+	@bench/run.sh
 
 fmt:
 	cargo fmt --all
