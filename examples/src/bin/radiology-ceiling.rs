@@ -31,7 +31,7 @@ use metal_runtime::end_model::{DevSet, EndModel, EndModelConfig, FeatureSet, Inp
 use metal_runtime::featurize::{Featurizer, FeaturizerConfig};
 use metal_runtime::label_model::{FittedLabelModel, Hierarchical, LabelModel, ProbLabels};
 use metal_runtime::lf::ApplyConfig;
-use metal_runtime::metrics::accuracy;
+use metal_runtime::metrics::{accuracy, ConfusionMatrix};
 use ndarray::Axis;
 use rand::{Rng, SeedableRng};
 use rand_xoshiro::Xoshiro256PlusPlus;
@@ -108,11 +108,10 @@ fn run(args: Args) -> metal_runtime::Result<()> {
     let gold = |r: &[data::Report]| r.iter().map(|r| r.label).collect::<Vec<_>>();
     let (gold_train, gold_dev, gold_test) = (gold(&train), gold(&dev), gold(&test));
     let perfect = ProbLabels::one_hot(graph.clone(), &gold_train)?;
-    let lm_test = accuracy(&label_model.predict(&l_test, 0)?, &gold_test)?;
-    println!("{{\"model\":\"label model\",\"test_accuracy\":{lm_test:.4}}}");
-
     let lm_pred = label_model.predict(&l_test, 0)?;
-    confusion("label model, test", &lm_pred, &gold_test);
+    let lm_test = accuracy(&lm_pred, &gold_test)?;
+    println!("{{\"model\":\"label model\",\"test_accuracy\":{lm_test:.4}}}");
+    eprintln!("label model, test:\n{}", ConfusionMatrix::new(&graph, &lm_pred, &gold_test)?);
 
     let t = [texts(&train), texts(&dev), texts(&test)];
     let encoder = SentenceEncoder::minilm(tch::Device::Cpu)?;
@@ -138,10 +137,10 @@ fn run(args: Args) -> metal_runtime::Result<()> {
                 let x = x.each_ref().map(FeatureSet::features);
                 for lr in &args.lrs {
                     for labels_name in &args.labels {
-                        let labels = if labels_name == "gold" { &perfect } else { &weak };
                         if labels_name == "gold" && n_extra > 0 {
                             continue; // the recombined reports have no gold labels
                         }
+                        let labels = if labels_name == "gold" { &perfect } else { &weak };
                         let mut model = EndModel::new(graph.clone(), x[0].n_features(), config.clone())?;
                         let train_cfg = TrainConfig {
                             lr: *lr,
@@ -160,20 +159,11 @@ fn run(args: Args) -> metal_runtime::Result<()> {
                         let pred = model.predict(x[2], 0)?;
                         let test_acc = accuracy(&pred, &gold_test)?;
                         let train_acc = accuracy(&model.predict(x[0], 0)?[..gold_train.len()], &gold_train)?;
-                        confusion(
-                            &format!("{input}, {labels_name} labels, lr {lr}, seed {seed}, +{n_extra}, test"),
-                            &pred,
-                            &gold_test,
+                        eprintln!(
+                            "{input}, {labels_name} labels, lr {lr}, seed {seed}, +{n_extra}, test:\n{}",
+                            ConfusionMatrix::new(&graph, &pred, &gold_test)?
                         );
-                        // Where the end model and the label model disagree, which of them is right.
-                        let (mut differ, mut end_right, mut lm_right) = (0, 0, 0);
-                        for ((&p, &q), &g) in pred.iter().zip(&lm_pred).zip(&gold_test) {
-                            if p != q {
-                                differ += 1;
-                                end_right += usize::from(p == g);
-                                lm_right += usize::from(q == g);
-                            }
-                        }
+                        let (differ, end_right, lm_right) = disagreements(&pred, &lm_pred, &gold_test);
                         let labels_out = if labels_name == "gold" { "gold" } else { "label model" };
                         println!(
                             "{{\"model\":\"HierMTL\",\"labels\":\"{labels_out}\",\"input\":\"{input}\",\"lr\":{lr},\"seed\":{seed},\"recombined\":{n_extra},\"best_epoch\":{},\"train_accuracy\":{train_acc:.4},\"test_accuracy\":{test_acc:.4},\"differ_from_lm\":{differ},\"end_right\":{end_right},\"lm_right\":{lm_right},\"seconds\":{:.1}}}",
@@ -228,18 +218,11 @@ fn features(
     }
 }
 
-/// A confusion matrix on standard error, rows the gold end label, columns the predicted one.
-fn confusion(name: &str, pred: &[usize], gold: &[usize]) {
-    let mut m = [[0usize; 4]; 4];
-    for (&p, &g) in pred.iter().zip(gold) {
-        if let Some(cell) = m.get_mut(g).and_then(|row| row.get_mut(p)) {
-            *cell += 1;
-        }
-    }
-    eprintln!("{name}: rows gold, columns predicted (urgent, emergent, normal, non-urgent)");
-    for row in m {
-        eprintln!("  {:5} {:5} {:5} {:5}", row[0], row[1], row[2], row[3]);
-    }
+/// Where the end model's predictions and the label model's differ: how many items, on how many
+/// of them the end model is right, and on how many the label model is.
+fn disagreements(end: &[usize], lm: &[usize], gold: &[usize]) -> (usize, usize, usize) {
+    let differ = end.iter().zip(lm).zip(gold).filter(|((p, q), _)| p != q);
+    differ.fold((0, 0, 0), |(n, e, l), ((p, q), g)| (n + 1, e + usize::from(p == g), l + usize::from(q == g)))
 }
 
 /// A section's sentences, each with its full stop.
